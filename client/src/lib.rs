@@ -1,0 +1,1 @@
+//! Lodestone client (placeholder until the server work lands).

@@ -1,0 +1,83 @@
+//! The series catalog: every known series, its in-memory id, value type and latest point.
+//!
+//! The catalog is rebuilt on open from segment indexes and WAL records (both carry full
+//! series keys), so it has no file of its own that could disagree with them. Ids are
+//! process-local and never written to disk except as WAL-file-local names.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::point::{Point, ValueType};
+use crate::series::SeriesKey;
+
+/// One known series.
+#[derive(Debug)]
+pub struct SeriesEntry {
+    /// In-memory id.
+    pub id: u32,
+    /// The key.
+    pub key: SeriesKey,
+    /// The type all its points have.
+    pub value_type: ValueType,
+    latest: Mutex<Option<Point>>,
+}
+
+impl SeriesEntry {
+    /// The newest point by timestamp (on equal timestamps, the last written).
+    pub fn latest(&self) -> Option<Point> {
+        *self.latest.lock()
+    }
+
+    /// Offers a point as the latest; kept if its timestamp is not older than the current one.
+    pub fn offer_latest(&self, p: Point) {
+        let mut cur = self.latest.lock();
+        if cur.is_none_or(|c| p.ts >= c.ts) {
+            *cur = Some(p);
+        }
+    }
+}
+
+/// All known series.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    by_key: HashMap<SeriesKey, u32>,
+    entries: Vec<Arc<SeriesEntry>>,
+}
+
+impl Catalog {
+    /// Looks a series up by key.
+    pub fn get(&self, key: &SeriesKey) -> Option<&Arc<SeriesEntry>> {
+        self.by_key.get(key).map(|&id| &self.entries[id as usize])
+    }
+
+    /// Looks a series up by id.
+    pub fn by_id(&self, id: u32) -> Option<&Arc<SeriesEntry>> {
+        self.entries.get(id as usize)
+    }
+
+    /// Registers a new series; the caller has checked it is not known yet.
+    pub fn insert(&mut self, key: SeriesKey, value_type: ValueType) -> Arc<SeriesEntry> {
+        let id = self.entries.len() as u32;
+        let entry = Arc::new(SeriesEntry { id, key: key.clone(), value_type, latest: Mutex::new(None) });
+        self.by_key.insert(key, id);
+        self.entries.push(entry.clone());
+        entry
+    }
+
+    /// Number of series.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no series is known.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every series, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<SeriesEntry>> {
+        self.entries.iter()
+    }
+}

@@ -1,0 +1,132 @@
+//! Flushing: freeze the active memtable at a WAL rotation point, write it to a segment file,
+//! install the segment, then delete the WAL files it covers.
+//!
+//! Crash safety: the segment is complete and durable (tmp, fsync, rename, fsync folder)
+//! before it is installed, and WAL files are deleted only after that. A crash in between
+//! leaves both; replaying the WAL on top of the segment gives the same points, because WAL
+//! replay lands in the head, which wins over every segment.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::commit::Pending;
+use super::{Engine, Inner};
+use crate::error::{Error, Result};
+use crate::fsutil::sync_dir;
+use crate::segment::reader::Segment;
+use crate::segment::writer::{write_segment, SeriesChunks};
+use crate::version::{Frozen, Version};
+use crate::wal;
+
+impl Engine {
+    /// Moves everything written so far into a segment file and truncates the WAL. Blocks
+    /// until done. Writes continue meanwhile into a fresh head.
+    pub fn flush(&self) -> Result<()> {
+        flush(&self.inner)
+    }
+}
+
+/// The flusher thread: flushes when the committer asks (head or WAL past its threshold).
+pub(super) fn run(inner: Arc<Inner>) {
+    loop {
+        {
+            let mut f = inner.flush_wanted.lock();
+            while !f.wanted && !f.shutdown {
+                inner.flush_cv.wait(&mut f);
+            }
+            if f.shutdown {
+                return;
+            }
+            f.wanted = false;
+        }
+        if let Err(e) = flush(&inner) {
+            tracing::error!(error = %e, "background flush failed; will retry on the next trigger");
+        }
+    }
+}
+
+fn flush(inner: &Arc<Inner>) -> Result<()> {
+    let _one_at_a_time = inner.flush_lock.lock();
+    freeze(inner)?;
+    loop {
+        let Some(frozen) = inner.version.read().frozen.first().cloned() else { break };
+        write_frozen(inner, &frozen)?;
+    }
+    Ok(())
+}
+
+/// Rotates the WAL and queues a freeze of the active memtable at that point; returns when
+/// the committer has done it. Does nothing when nothing was written since the last freeze.
+fn freeze(inner: &Arc<Inner>) -> Result<()> {
+    let ticket = {
+        let mut wal = inner.wal.lock();
+        if wal.shutdown {
+            return Err(Error::Closed);
+        }
+        if wal.writer.is_empty() && inner.head.read().is_empty() {
+            return Ok(());
+        }
+        let wal_seq_end = wal.writer.rotate()?;
+        inner.wal_bytes.store(wal.writer.size(), Ordering::Relaxed);
+        let seq = wal.next_seq;
+        wal.next_seq += 1;
+        wal.queue.push(Pending::Freeze { seq, wal_seq_end });
+        inner.wal_cv.notify_one();
+        super::Ticket { seq, inner: inner.clone() }
+    };
+    ticket.wait()
+}
+
+/// Writes one frozen memtable to a new segment, installs it, and deletes covered WAL files.
+fn write_frozen(inner: &Arc<Inner>, frozen: &Arc<Frozen>) -> Result<()> {
+    let limits = inner.chunk_limits();
+    let seg = if frozen.memtable.is_empty() {
+        None
+    } else {
+        let catalog = inner.catalog.read();
+        let mut series = Vec::new();
+        for (id, head) in frozen.memtable.iter() {
+            let entry = catalog
+                .by_id(id)
+                .ok_or_else(|| Error::corrupt("<head in memory>", 0, format!("unknown series id {id}")))?;
+            let chunks = head
+                .to_chunks(limits)
+                .map_err(|e| Error::corrupt("<head in memory>", 0, format!("series {}: {e}", entry.key)))?;
+            series.push((entry.clone(), chunks));
+        }
+        drop(catalog);
+        series.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        let input: Vec<SeriesChunks<'_>> = series
+            .iter()
+            .map(|(e, chunks)| SeriesChunks { key: &e.key, value_type: e.value_type, chunks: chunks.clone() })
+            .collect();
+        let seq = inner.next_segment_seq.fetch_add(1, Ordering::Relaxed);
+        let path = write_segment(&inner.segment_dir, seq, &input)?;
+        Some(Arc::new(Segment::open(&path, seq)?))
+    };
+    {
+        let mut version = inner.version.write();
+        let mut next = Version::clone(&version);
+        next.segments.extend(seg);
+        next.frozen.retain(|f| !Arc::ptr_eq(f, frozen));
+        *version = Arc::new(next);
+    }
+    delete_wal_below(inner, frozen.wal_seq_end)?;
+    inner.stats.flushes.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+fn delete_wal_below(inner: &Inner, end: u64) -> Result<()> {
+    let mut removed = false;
+    for seq in wal::recovery::list_files(&inner.wal_dir)? {
+        if seq < end {
+            let path = wal::file_path(&inner.wal_dir, seq);
+            std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(&inner.wal_dir)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The engine: opening a data folder, and the shared state behind [`Engine`].
+
+mod commit;
+mod flush;
+mod open;
+mod read;
+mod write;
+
+pub use commit::Ticket;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::head::{ChunkLimits, Memtable};
+use crate::lock::DirLock;
+use crate::options::Options;
+use crate::point::{Point, ValueType};
+use crate::series::SeriesKey;
+use crate::version::Version;
+use crate::wal::writer::WalWriter;
+use commit::{Committed, Pending};
+
+/// An open Lodestone store: a data folder with its WAL, head and segment files.
+///
+/// `Engine` is `Send + Sync`; share it with an `Arc`. Writes block the calling thread until
+/// acknowledged ([`Engine::write`]) or can be awaited ([`Engine::write_async`]); reads never
+/// wait for writers for longer than a head copy of one series.
+#[derive(Debug)]
+pub struct Engine {
+    inner: Arc<Inner>,
+    threads: Vec<JoinHandle<()>>,
+    closed: bool,
+}
+
+/// State shared by the engine handle, its committer and its flusher.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    dir: PathBuf,
+    wal_dir: PathBuf,
+    segment_dir: PathBuf,
+    opts: Options,
+    _lock: DirLock,
+    catalog: RwLock<Catalog>,
+    wal: Mutex<WalState>,
+    wal_cv: Condvar,
+    committed: Mutex<Committed>,
+    committed_cv: Condvar,
+    head: RwLock<Memtable>,
+    head_bytes: AtomicUsize,
+    wal_bytes: AtomicU64,
+    version: RwLock<Arc<Version>>,
+    flush_lock: Mutex<()>,
+    flush_wanted: Mutex<FlushSignal>,
+    flush_cv: Condvar,
+    next_segment_seq: AtomicU64,
+    stats: Counters,
+}
+
+/// The WAL writer and the queue of logged batches not yet applied, in WAL order.
+#[derive(Debug)]
+struct WalState {
+    writer: WalWriter,
+    queue: Vec<Pending>,
+    next_seq: u64,
+    unsynced: bool,
+    shutdown: bool,
+}
+
+#[derive(Debug, Default)]
+struct FlushSignal {
+    wanted: bool,
+    shutdown: bool,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    points: AtomicU64,
+    batches: AtomicU64,
+    fsyncs: AtomicU64,
+    fsync_nanos: AtomicU64,
+    flushes: AtomicU64,
+}
+
+/// A series as listed by [`Engine::list_series`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesInfo {
+    /// The key.
+    pub key: SeriesKey,
+    /// Its value type.
+    pub value_type: ValueType,
+    /// Its newest point.
+    pub latest: Option<Point>,
+}
+
+/// A snapshot of the engine's counters and sizes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Known series.
+    pub series: u64,
+    /// Segment files.
+    pub segments: u64,
+    /// Bytes in segment files.
+    pub segment_bytes: u64,
+    /// Bytes in the current WAL file.
+    pub wal_bytes: u64,
+    /// Approximate bytes held by the active head.
+    pub head_bytes: u64,
+    /// Frozen memtables waiting to be flushed.
+    pub frozen_memtables: u64,
+    /// Points written since open.
+    pub points_written: u64,
+    /// Batches written since open.
+    pub batches_written: u64,
+    /// WAL fsyncs by group commit since open.
+    pub wal_fsyncs: u64,
+    /// Total time spent in those fsyncs, in nanoseconds.
+    pub wal_fsync_nanos: u64,
+    /// Flushes completed since open.
+    pub flushes: u64,
+}
+
+impl Inner {
+    fn chunk_limits(&self) -> ChunkLimits {
+        ChunkLimits { max_points: self.opts.chunk_max_points, max_bytes: self.opts.chunk_max_bytes }
+    }
+
+    fn request_flush(&self) {
+        let mut f = self.flush_wanted.lock();
+        if !f.wanted {
+            f.wanted = true;
+            self.flush_cv.notify_one();
+        }
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if let Some(reason) = &self.committed.lock().poisoned {
+            return Err(Error::Poisoned { reason: reason.clone() });
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Opens (creating if needed) the store in `dir`: takes the folder lock, opens segment
+    /// indexes, replays the WAL (cutting a torn tail), and starts the committer and flusher.
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Engine> {
+        open::open(dir.as_ref(), opts)
+    }
+
+    /// The data folder.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// Every known series with its type and newest point, sorted by key.
+    pub fn list_series(&self) -> Vec<SeriesInfo> {
+        let catalog = self.inner.catalog.read();
+        let mut out: Vec<SeriesInfo> = catalog
+            .iter()
+            .map(|e| SeriesInfo { key: e.key.clone(), value_type: e.value_type, latest: e.latest() })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    /// Counters and sizes.
+    pub fn stats(&self) -> Stats {
+        let i = &self.inner;
+        let version = i.version.read().clone();
+        Stats {
+            series: i.catalog.read().len() as u64,
+            segments: version.segments.len() as u64,
+            segment_bytes: version.segments.iter().map(|s| s.size()).sum(),
+            wal_bytes: i.wal_bytes.load(Ordering::Relaxed),
+            head_bytes: i.head_bytes.load(Ordering::Relaxed) as u64,
+            frozen_memtables: version.frozen.len() as u64,
+            points_written: i.stats.points.load(Ordering::Relaxed),
+            batches_written: i.stats.batches.load(Ordering::Relaxed),
+            wal_fsyncs: i.stats.fsyncs.load(Ordering::Relaxed),
+            wal_fsync_nanos: i.stats.fsync_nanos.load(Ordering::Relaxed),
+            flushes: i.stats.flushes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Flushes (when the options say so), stops the background threads and releases the
+    /// folder lock. Every acknowledged point is on disk afterwards whatever the options.
+    pub fn close(mut self) -> Result<()> {
+        let flushed = if self.inner.opts.flush_on_close { self.flush() } else { Ok(()) };
+        let stopped = self.shutdown();
+        flushed.and(stopped)
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        {
+            let mut f = self.inner.flush_wanted.lock();
+            f.shutdown = true;
+            self.inner.flush_cv.notify_all();
+        }
+        {
+            let mut wal = self.inner.wal.lock();
+            wal.shutdown = true;
+            self.inner.wal_cv.notify_all();
+        }
+        for t in self.threads.drain(..) {
+            if t.join().is_err() {
+                return Err(Error::Poisoned { reason: "a background thread panicked".into() });
+            }
+        }
+        let wal = self.inner.wal.lock();
+        wal.writer.sync()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!(error = %e, "engine shutdown on drop failed");
+        }
+    }
+}

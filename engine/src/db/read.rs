@@ -1,0 +1,81 @@
+//! The read path: merge segments, frozen memtables and the active head of one series.
+
+use std::sync::Arc;
+
+use super::Engine;
+use crate::codec::decode_chunk_into;
+use crate::error::{Error, Result};
+use crate::point::Point;
+use crate::query::merge::merge_sources;
+use crate::segment::reader::Segment;
+use crate::series::SeriesKey;
+
+impl Engine {
+    /// Every point of series `key` with `start <= ts < end`, in time order, one per
+    /// timestamp (the last written wins). Errors: [`Error::InvalidRange`] when `start > end`,
+    /// [`Error::UnknownSeries`], and [`Error::Corrupt`] naming the file and offset of a chunk
+    /// that fails its checksum.
+    pub fn read_range(&self, key: &SeriesKey, start: i64, end: i64) -> Result<Vec<Point>> {
+        if start > end {
+            return Err(Error::InvalidRange { start, end });
+        }
+        let inner = &self.inner;
+        let entry = inner
+            .catalog
+            .read()
+            .get(key)
+            .cloned()
+            .ok_or_else(|| Error::UnknownSeries { series: key.to_string() })?;
+        // Copy the active head and take the version under the head lock: a freeze moves
+        // data from one to the other under the write side of that lock.
+        let (active, version) = {
+            let head = inner.head.read();
+            let mut pts = Vec::new();
+            if let Some(h) = head.get(entry.id) {
+                h.read_range(start, end, &mut pts).map_err(|e| head_damage(e.to_string()))?;
+            }
+            (pts, inner.version.read().clone())
+        };
+        let mut sources = Vec::with_capacity(version.segments.len() + version.frozen.len() + 1);
+        for seg in &version.segments {
+            sources.push(read_segment(seg, key, start, end)?);
+        }
+        for frozen in &version.frozen {
+            if let Some(h) = frozen.memtable.get(entry.id) {
+                let mut pts = Vec::new();
+                h.read_range(start, end, &mut pts).map_err(|e| head_damage(e.to_string()))?;
+                sources.push(pts);
+            }
+        }
+        sources.push(active);
+        Ok(merge_sources(sources))
+    }
+
+    /// The newest point of series `key` (highest timestamp; the last written on ties), from
+    /// memory. `Ok(None)` never happens for a known series; unknown series are an error.
+    pub fn latest(&self, key: &SeriesKey) -> Result<Option<Point>> {
+        let catalog = self.inner.catalog.read();
+        let entry = catalog.get(key).ok_or_else(|| Error::UnknownSeries { series: key.to_string() })?;
+        Ok(entry.latest())
+    }
+}
+
+fn read_segment(seg: &Arc<Segment>, key: &SeriesKey, start: i64, end: i64) -> Result<Vec<Point>> {
+    let mut pts = Vec::new();
+    let Some(si) = seg.get(key) else { return Ok(pts) };
+    for m in si.chunks.iter().filter(|m| m.max_ts >= start && m.min_ts < end) {
+        let bytes = seg.chunk_bytes(m)?;
+        let before = pts.len();
+        decode_chunk_into(bytes, &mut pts)
+            .map_err(|e| Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}")))?;
+        if pts.len() - before != m.count as usize {
+            return Err(Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: point count differs from the index")));
+        }
+    }
+    pts.retain(|p| p.ts >= start && p.ts < end);
+    Ok(pts)
+}
+
+fn head_damage(what: String) -> Error {
+    Error::corrupt("<head in memory>", 0, what)
+}

@@ -1,0 +1,68 @@
+//! The head: recent points in memory, per series an open chunk compressed as it grows, the
+//! chunks it has closed, and an out-of-order buffer for late points and overwrites.
+//!
+//! A [`Memtable`] is the unit that is frozen and flushed into one segment file.
+
+mod series;
+
+pub use series::{ClosedChunk, SeriesHead};
+
+use std::collections::HashMap;
+
+use crate::point::{Point, ValueType};
+
+/// Settings that shape head chunks.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkLimits {
+    /// Close a chunk at this many points.
+    pub max_points: usize,
+    /// Close a chunk when its encoded size passes this many bytes.
+    pub max_bytes: usize,
+}
+
+/// The head state of every series written since the last freeze.
+#[derive(Debug, Default)]
+pub struct Memtable {
+    series: HashMap<u32, SeriesHead>,
+    bytes: usize,
+    points: u64,
+}
+
+impl Memtable {
+    /// Applies the points of one series, in order (a later point wins over an earlier one
+    /// with the same timestamp).
+    pub fn apply(&mut self, id: u32, vt: ValueType, points: &[Point], limits: ChunkLimits) {
+        let head = self.series.entry(id).or_insert_with(|| SeriesHead::new(vt));
+        let before = head.mem_bytes();
+        for p in points {
+            head.append(*p, limits);
+        }
+        self.bytes = (self.bytes + head.mem_bytes()).saturating_sub(before);
+        self.points += points.len() as u64;
+    }
+
+    /// Approximate memory held, in bytes.
+    pub fn mem_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Points applied (overwrites counted).
+    pub fn points(&self) -> u64 {
+        self.points
+    }
+
+    /// True when no point was applied.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The head of series `id`, if it has points here.
+    pub fn get(&self, id: u32) -> Option<&SeriesHead> {
+        self.series.get(&id)
+    }
+
+    /// Every series with points here.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &SeriesHead)> {
+        self.series.iter().map(|(id, h)| (*id, h))
+    }
+}

@@ -1,0 +1,174 @@
+//! The head of one series.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::ChunkLimits;
+use crate::codec::{decode_chunk_into, encode_chunk, ChunkEncoder, CodecError};
+use crate::point::{Point, Quality, Value, ValueType};
+use crate::query::merge::merge_newer_wins;
+
+/// Approximate memory of one out-of-order entry (B-tree node share included).
+const OOO_ENTRY_BYTES: usize = 48;
+
+/// A closed, immutable chunk of one series: compressed points in increasing time order.
+#[derive(Debug, Clone)]
+pub struct ClosedChunk {
+    /// The encoded chunk (see `codec`).
+    pub bytes: Arc<[u8]>,
+    /// Points in it.
+    pub count: u32,
+    /// First timestamp.
+    pub min_ts: i64,
+    /// Last timestamp.
+    pub max_ts: i64,
+    /// Last point (for "latest" without decoding).
+    pub last: Point,
+}
+
+impl ClosedChunk {
+    /// Builds a closed chunk from sorted, de-duplicated points of one type.
+    pub fn encode(vt: ValueType, points: &[Point]) -> Result<Option<ClosedChunk>, CodecError> {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else { return Ok(None) };
+        Ok(Some(ClosedChunk {
+            bytes: encode_chunk(vt, points)?.into(),
+            count: points.len() as u32,
+            min_ts: first.ts,
+            max_ts: last.ts,
+            last: *last,
+        }))
+    }
+}
+
+/// Recent points of one series.
+///
+/// Points that arrive in time order go into the open chunk; a point at or before the newest
+/// in-order timestamp goes into the out-of-order map, which wins over chunk points with the
+/// same timestamp (it can only hold newer writes of them).
+#[derive(Debug)]
+pub struct SeriesHead {
+    vt: ValueType,
+    closed: Vec<ClosedChunk>,
+    closed_bytes: usize,
+    open: ChunkEncoder,
+    ooo: BTreeMap<i64, (u64, Quality)>,
+}
+
+impl SeriesHead {
+    /// An empty head for a series of type `vt`.
+    pub fn new(vt: ValueType) -> SeriesHead {
+        SeriesHead {
+            vt,
+            closed: Vec::new(),
+            closed_bytes: 0,
+            open: ChunkEncoder::new(vt),
+            ooo: BTreeMap::new(),
+        }
+    }
+
+    /// The series' value type.
+    pub fn value_type(&self) -> ValueType {
+        self.vt
+    }
+
+    /// Approximate memory held, in bytes.
+    pub fn mem_bytes(&self) -> usize {
+        self.closed_bytes + self.open.encoded_len() + self.ooo.len() * OOO_ENTRY_BYTES
+    }
+
+    fn last_in_order_ts(&self) -> Option<i64> {
+        self.open.last_ts().or_else(|| self.closed.last().map(|c| c.max_ts))
+    }
+
+    /// Adds one point. Its type has been checked by the caller.
+    pub fn append(&mut self, p: Point, limits: ChunkLimits) {
+        if self.last_in_order_ts().is_some_and(|last| p.ts <= last) {
+            self.ooo.insert(p.ts, (p.value.to_bits(), p.quality));
+            return;
+        }
+        if self.open.push(p.ts, p.value, p.quality).is_err() {
+            // Unreachable after validation; keep the point rather than lose it.
+            self.ooo.insert(p.ts, (p.value.to_bits(), p.quality));
+            return;
+        }
+        if self.open.len() >= limits.max_points || self.open.encoded_len() >= limits.max_bytes {
+            self.close_open();
+        }
+    }
+
+    fn close_open(&mut self) {
+        let open = std::mem::replace(&mut self.open, ChunkEncoder::new(self.vt));
+        let (Some(min_ts), Some(max_ts), Some(last)) = (open.first_ts(), open.last_ts(), open.last_point())
+        else {
+            return;
+        };
+        let count = open.len() as u32;
+        let bytes: Arc<[u8]> = open.finish().into();
+        self.closed_bytes += bytes.len();
+        self.closed.push(ClosedChunk { bytes, count, min_ts, max_ts, last });
+    }
+
+    /// Appends the points with `start <= ts < end` to `out`, sorted, newest write winning.
+    pub fn read_range(&self, start: i64, end: i64, out: &mut Vec<Point>) -> Result<(), CodecError> {
+        if end > start {
+            self.read_inclusive(start, end - 1, out)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the points with `first <= ts <= last` to `out`, sorted, newest write winning.
+    fn read_inclusive(&self, first: i64, last: i64, out: &mut Vec<Point>) -> Result<(), CodecError> {
+        let mut in_order = Vec::new();
+        for c in self.closed.iter().filter(|c| c.max_ts >= first && c.min_ts <= last) {
+            decode_chunk_into(&c.bytes, &mut in_order)?;
+        }
+        let open_overlaps = self.open.last_ts().is_some_and(|t| t >= first)
+            && self.open.first_ts().is_some_and(|t| t <= last);
+        if open_overlaps {
+            decode_chunk_into(&self.open.snapshot(), &mut in_order)?;
+        }
+        in_order.retain(|p| p.ts >= first && p.ts <= last);
+        let late: Vec<Point> = self
+            .ooo
+            .range(first..=last)
+            .map(|(&ts, &(bits, q))| Point::with_quality(ts, Value::from_bits(self.vt, bits), q))
+            .collect();
+        out.extend(merge_newer_wins(in_order, late));
+        Ok(())
+    }
+
+    /// The newest point by timestamp.
+    pub fn latest(&self) -> Option<Point> {
+        let in_order = self.open.last_point().or_else(|| self.closed.last().map(|c| c.last));
+        let late = self
+            .ooo
+            .last_key_value()
+            .map(|(&ts, &(bits, q))| Point::with_quality(ts, Value::from_bits(self.vt, bits), q));
+        match (in_order, late) {
+            (Some(a), Some(b)) => Some(if b.ts >= a.ts { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The whole series as closed chunks ready for a segment: sorted, non-overlapping, every
+    /// late point merged in. Chunks are reused as they are when there are no late points.
+    pub fn to_chunks(&self, limits: ChunkLimits) -> Result<Vec<ClosedChunk>, CodecError> {
+        if self.ooo.is_empty() {
+            let mut chunks = self.closed.clone();
+            if let (Some(min_ts), Some(max_ts), Some(last)) =
+                (self.open.first_ts(), self.open.last_ts(), self.open.last_point())
+            {
+                let bytes: Arc<[u8]> = self.open.snapshot().into();
+                chunks.push(ClosedChunk { bytes, count: self.open.len() as u32, min_ts, max_ts, last });
+            }
+            return Ok(chunks);
+        }
+        let mut all = Vec::new();
+        self.read_inclusive(i64::MIN, i64::MAX, &mut all)?;
+        let mut chunks = Vec::new();
+        for part in all.chunks(limits.max_points.max(1)) {
+            chunks.extend(ClosedChunk::encode(self.vt, part)?);
+        }
+        Ok(chunks)
+    }
+}

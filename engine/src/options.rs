@@ -1,0 +1,50 @@
+//! Settings of an engine instance, with defaults suited to a plant historian.
+
+use std::time::Duration;
+
+/// When a write is acknowledged relative to the WAL reaching stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Acknowledge only after the WAL record is fsynced (the default). Group commit makes it
+    /// cheap: one fsync covers every batch waiting at that moment.
+    SyncEachBatch,
+    /// Acknowledge once written to the OS; fsync at most this long after. A crash of the
+    /// machine (not of the process) may lose up to this much acknowledged data.
+    Interval(Duration),
+    /// Never fsync except on flush and close. A machine crash may lose acknowledged data.
+    None,
+}
+
+/// Engine settings. `Options::default()` is what `lodestone serve` uses.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Durability mode of acknowledged writes.
+    pub durability: Durability,
+    /// Flush the head to a segment file when its in-memory size passes this many bytes.
+    pub head_flush_bytes: usize,
+    /// Refuse writes with [`crate::Error::Overloaded`] while the head (active plus frozen
+    /// parts not yet flushed) holds more than this many bytes.
+    pub head_max_bytes: usize,
+    /// Close a head chunk once it holds this many points.
+    pub chunk_max_points: usize,
+    /// Close a head chunk once its encoded size passes this many bytes.
+    pub chunk_max_bytes: usize,
+    /// Flush the head when the WAL grows past this many bytes, so that replay stays short.
+    pub wal_flush_bytes: u64,
+    /// Flush everything on [`crate::Engine::close`], so that the next open replays nothing.
+    pub flush_on_close: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            durability: Durability::SyncEachBatch,
+            head_flush_bytes: 64 << 20,
+            head_max_bytes: 512 << 20,
+            chunk_max_points: 2048,
+            chunk_max_bytes: 16 << 10,
+            wal_flush_bytes: 256 << 20,
+            flush_on_close: true,
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Query helpers: merging the sources of one series into one ordered, de-duplicated stream.
+
+pub mod merge;

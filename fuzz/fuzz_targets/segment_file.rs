@@ -1,0 +1,21 @@
+//! Arbitrary bytes as a segment file: opening and reading every chunk never panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use lodestone_engine::codec::decode_chunk;
+use lodestone_engine::segment::reader::Segment;
+
+fuzz_target!(|data: &[u8]| {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("00000000000000000001.seg");
+    std::fs::write(&path, data).expect("write");
+    if let Ok(seg) = Segment::open(&path, 1) {
+        for (_, series) in seg.series() {
+            for m in &series.chunks {
+                if let Ok(bytes) = seg.chunk_bytes(m) {
+                    let _ = decode_chunk(bytes);
+                }
+            }
+        }
+    }
+});

@@ -1,0 +1,1 @@
+//! Lodestone protocol (placeholder until the server work lands).

@@ -1,0 +1,49 @@
+//! Child process of `tests/crash.rs`: writes deterministic batches with fsync-before-ack and
+//! prints the number of each batch once `write` has acknowledged it. The test kills it with
+//! SIGKILL at random moments and checks that every acknowledged batch survived.
+//!
+//! Usage: `crash-writer DATA_DIR FIRST_BATCH`
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use lodestone_engine::{Durability, Engine, Options, WriteBatch};
+use lodestone_suite::crash::{batch_points, series_keys};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(dir), Some(first)) = (args.get(1), args.get(2).and_then(|s| s.parse::<u64>().ok())) else {
+        eprintln!("usage: crash-writer DATA_DIR FIRST_BATCH");
+        return ExitCode::from(2);
+    };
+    let opts = Options {
+        durability: Durability::SyncEachBatch,
+        head_flush_bytes: 96 << 10,
+        chunk_max_points: 128,
+        ..Options::default()
+    };
+    let engine = match Engine::open(dir, opts) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("open failed: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let keys = series_keys();
+    let stdout = std::io::stdout();
+    for n in first.. {
+        let mut batch = WriteBatch::new();
+        for (s, key) in keys.iter().enumerate() {
+            batch.add(key.clone(), batch_points(s, n));
+        }
+        if let Err(e) = engine.write(&batch) {
+            eprintln!("write of batch {n} failed: {e}");
+            return ExitCode::from(1);
+        }
+        let mut out = stdout.lock();
+        if writeln!(out, "{n}").and_then(|_| out.flush()).is_err() {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,64 @@
+//! The deterministic workload of the crash test (`tests/crash.rs`, `src/bin/crash-writer.rs`):
+//! which points batch `n` holds, so that the test can recompute what was acknowledged.
+
+use lodestone_engine::{Point, Quality, SeriesKey, Value};
+
+/// Points per series per batch.
+pub const POINTS: u64 = 40;
+
+/// The series written: floats (any bit pattern), integers, booleans, and one series whose
+/// every point arrives late (timestamps decrease from batch to batch).
+pub fn series_keys() -> Vec<SeriesKey> {
+    ["f64_a", "f64_b", "i64", "bool", "late"]
+        .iter()
+        .map(|k| SeriesKey::new("crash", [("series", *k)]).expect("valid key"))
+        .collect()
+}
+
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+/// The one value series `s` may ever hold at `ts`.
+pub fn value_at(s: usize, ts: i64) -> Value {
+    let h = mix(ts as u64 ^ ((s as u64) << 59));
+    match s {
+        2 => Value::I64(h as i64),
+        3 => Value::Bool(h & 1 == 1),
+        _ => Value::F64(f64::from_bits(h)),
+    }
+}
+
+/// Timestamp of point `i` of batch `n` in series `s`.
+pub fn ts_of(s: usize, n: u64, i: u64) -> i64 {
+    let base = (n * POINTS + i) as i64 * 1_000_000_000;
+    if s == 4 {
+        -base
+    } else {
+        base
+    }
+}
+
+/// The points of series `s` in batch `n` (in reverse order every third batch, to exercise
+/// out-of-order arrival within a batch).
+pub fn batch_points(s: usize, n: u64) -> Vec<Point> {
+    let mut pts: Vec<Point> = (0..POINTS)
+        .map(|i| {
+            let ts = ts_of(s, n, i);
+            Point::with_quality(ts, value_at(s, ts), quality_of(n))
+        })
+        .collect();
+    if n % 3 == 0 {
+        pts.reverse();
+    }
+    pts
+}
+
+/// The quality batch `n` writes.
+pub fn quality_of(n: u64) -> Quality {
+    Quality((n % 3) as u32 * 0x4000_0000)
+}
