@@ -18,12 +18,21 @@ fn build(dir: &Path) {
         return;
     }
     let _ = std::fs::remove_dir_all(dir);
-    let opts = Options { durability: Durability::None, ..Options::default() };
+    let opts = Options {
+        durability: Durability::None,
+        ..Options::default()
+    };
     let engine = Engine::open(dir, opts).expect("open for build");
     let keys: Vec<SeriesKey> = (0..SERIES)
         .map(|i| {
-            SeriesKey::new("temperature", [("site", format!("p{}", i / 100)), ("asset", format!("a{i:04}"))])
-                .expect("valid key")
+            SeriesKey::new(
+                "temperature",
+                [
+                    ("site", format!("p{}", i / 100)),
+                    ("asset", format!("a{i:04}")),
+                ],
+            )
+            .expect("valid key")
         })
         .collect();
     let start = 1_767_225_600_000_000_000i64;

@@ -30,10 +30,17 @@ pub fn load(assets: u32, seconds: u32) -> std::io::Result<Vec<PlantPoint>> {
     if !file.exists() {
         let out = Command::new("python3")
             .arg(generator())
-            .args(["--assets", &assets.to_string(), "--seconds", &seconds.to_string()])
+            .args([
+                "--assets",
+                &assets.to_string(),
+                "--seconds",
+                &seconds.to_string(),
+            ])
             .output()?;
         if !out.status.success() {
-            return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).into_owned()));
+            return Err(std::io::Error::other(
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ));
         }
         let tmp = file.with_extension("tmp");
         std::fs::write(&tmp, &out.stdout)?;
@@ -54,7 +61,12 @@ pub fn parse_line(line: &str) -> Option<PlantPoint> {
         Some(int) => Err(int.parse().ok()?),
         None => Ok(field.parse().ok()?),
     };
-    Some(PlantPoint { measurement: measurement.into(), tags: tags.into(), ts, value })
+    Some(PlantPoint {
+        measurement: measurement.into(),
+        tags: tags.into(),
+        ts,
+        value,
+    })
 }
 
 #[cfg(test)]
@@ -63,7 +75,9 @@ mod tests {
 
     #[test]
     fn parses_float_and_integer_lines() {
-        let p = parse_line("temperature,site=p1,line=l01,asset=a0000 value=21.4 1767225600000000000").unwrap();
+        let p =
+            parse_line("temperature,site=p1,line=l01,asset=a0000 value=21.4 1767225600000000000")
+                .unwrap();
         assert_eq!(p.measurement, "temperature");
         assert_eq!(p.value, Ok(21.4));
         let p = parse_line("motor_state,site=p1 value=2i 5").unwrap();

@@ -48,7 +48,10 @@ fn sigkill_at_random_moments_loses_no_acknowledged_point() {
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
         reader.join().unwrap();
-        assert!(status.code().is_none(), "kill {kill}: writer exited by itself: {status}");
+        assert!(
+            status.code().is_none(),
+            "kill {kill}: writer exited by itself: {status}"
+        );
 
         let last = acked.load(Ordering::SeqCst);
         let engine = Engine::open(dir.path(), Options::default())
@@ -65,7 +68,10 @@ fn sigkill_at_random_moments_loses_no_acknowledged_point() {
             engine.close().unwrap();
         }
     }
-    assert!(total_acked > KILLS as u64, "the writer acknowledged too little to test anything: {total_acked}");
+    assert!(
+        total_acked > KILLS as u64,
+        "the writer acknowledged too little to test anything: {total_acked}"
+    );
 }
 
 /// Every point of batches `0..=last` is present with its exact bits and quality, and every
@@ -75,18 +81,37 @@ fn verify(engine: &Engine, keys: &[lodestone_engine::SeriesKey], last: u64, kill
     for (s, key) in keys.iter().enumerate() {
         let all = engine.read_range(key, i64::MIN, i64::MAX).unwrap();
         for p in &all {
-            assert_eq!(p.value, value_at(s, p.ts), "kill {kill}: series {s} wrong value at {}", p.ts);
+            assert_eq!(
+                p.value,
+                value_at(s, p.ts),
+                "kill {kill}: series {s} wrong value at {}",
+                p.ts
+            );
         }
         // The acknowledged timestamps of a series are consecutive; walk them in time order.
-        let mut expected: Vec<i64> = (0..acked).map(|k| ts_of(s, k / POINTS, k % POINTS)).collect();
+        let mut expected: Vec<i64> = (0..acked)
+            .map(|k| ts_of(s, k / POINTS, k % POINTS))
+            .collect();
         expected.sort_unstable();
         let (lo, hi) = (expected[0], expected[expected.len() - 1]);
         let got: Vec<&Point> = all.iter().filter(|p| p.ts >= lo && p.ts <= hi).collect();
-        assert_eq!(got.len(), expected.len(), "kill {kill}: series {s} lost acknowledged points (batches 0..={last})");
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "kill {kill}: series {s} lost acknowledged points (batches 0..={last})"
+        );
         for (p, ts) in got.iter().zip(&expected) {
             assert_eq!(p.ts, *ts, "kill {kill}: series {s} lost the point at {ts}");
-            let n = if p.ts < 0 { (-p.ts / 1_000_000_000) as u64 / POINTS } else { (p.ts / 1_000_000_000) as u64 / POINTS };
-            assert_eq!(p.quality, quality_of(n), "kill {kill}: quality of batch {n}");
+            let n = if p.ts < 0 {
+                (-p.ts / 1_000_000_000) as u64 / POINTS
+            } else {
+                (p.ts / 1_000_000_000) as u64 / POINTS
+            };
+            assert_eq!(
+                p.quality,
+                quality_of(n),
+                "kill {kill}: quality of batch {n}"
+            );
         }
     }
 }

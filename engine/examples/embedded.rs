@@ -8,7 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lodestone_engine::{Engine, Options, Point, Quality, SeriesKey, Value, WriteBatch};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "gateway-buffer".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "gateway-buffer".into());
     // Defaults: fsync before every acknowledgement (group-committed), 64 MiB head.
     let engine = Engine::open(&dir, Options::default())?;
 
@@ -21,8 +23,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for cycle in 0..60 {
         let ts = now + cycle * second;
         let mut batch = WriteBatch::new();
-        batch.push(&temperature, Point::new(ts, Value::F64(21.4 + cycle as f64 * 0.1)));
-        let quality = if cycle == 30 { Quality::UNCERTAIN } else { Quality::GOOD };
+        batch.push(
+            &temperature,
+            Point::new(ts, Value::F64(21.4 + cycle as f64 * 0.1)),
+        );
+        let quality = if cycle == 30 {
+            Quality::UNCERTAIN
+        } else {
+            Quality::GOOD
+        };
         batch.push(&motor, Point::with_quality(ts, Value::I64(1), quality));
         engine.write(&batch)?; // returns once durable
     }
@@ -33,7 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {} {}", p.ts, p.value);
     }
     if let Some(latest) = engine.latest(&motor)? {
-        println!("latest {motor}: {} at {} (quality {:#010x})", latest.value, latest.ts, latest.quality.0);
+        println!(
+            "latest {motor}: {} at {} (quality {:#010x})",
+            latest.value, latest.ts, latest.quality.0
+        );
     }
     for s in engine.list_series() {
         println!("series {} ({})", s.key, s.value_type);

@@ -60,7 +60,12 @@ impl Catalog {
     /// Registers a new series; the caller has checked it is not known yet.
     pub fn insert(&mut self, key: SeriesKey, value_type: ValueType) -> Arc<SeriesEntry> {
         let id = self.entries.len() as u32;
-        let entry = Arc::new(SeriesEntry { id, key: key.clone(), value_type, latest: Mutex::new(None) });
+        let entry = Arc::new(SeriesEntry {
+            id,
+            key: key.clone(),
+            value_type,
+            latest: Mutex::new(None),
+        });
         self.by_key.insert(key, id);
         self.entries.push(entry.clone());
         entry

@@ -110,11 +110,19 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error with the operation and path.
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
-        Error::Io { op, path: path.into(), source }
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 
     /// A failed on-disk check.
     pub(crate) fn corrupt(path: impl Into<PathBuf>, offset: u64, what: impl Into<String>) -> Error {
-        Error::Corrupt { path: path.into(), offset, what: what.into() }
+        Error::Corrupt {
+            path: path.into(),
+            offset,
+            what: what.into(),
+        }
     }
 }

@@ -27,7 +27,9 @@ impl DirLock {
             .map_err(|e| Error::io("open", &path, e))?;
         match file.try_lock() {
             Ok(()) => Ok(DirLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(Error::Locked { path: dir.to_path_buf() }),
+            Err(TryLockError::WouldBlock) => Err(Error::Locked {
+                path: dir.to_path_buf(),
+            }),
             Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
         }
     }

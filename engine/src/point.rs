@@ -150,7 +150,11 @@ pub struct Point {
 impl Point {
     /// A good-quality point.
     pub fn new(ts: i64, value: Value) -> Point {
-        Point { ts, value, quality: Quality::GOOD }
+        Point {
+            ts,
+            value,
+            quality: Quality::GOOD,
+        }
     }
 
     /// A point with an explicit quality.

@@ -33,7 +33,10 @@ impl SeriesKey {
     {
         let mut key = SeriesKey {
             name: name.into(),
-            labels: labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            labels: labels
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         };
         key.labels.sort();
         key.validate()?;
@@ -57,14 +60,23 @@ impl SeriesKey {
 
     /// The value of label `name`, if present.
     pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |reason: String| Error::InvalidSeries { series: self.to_string(), reason };
+        let bad = |reason: String| Error::InvalidSeries {
+            series: self.to_string(),
+            reason,
+        };
         check_text("name", &self.name).map_err(bad)?;
         if self.labels.len() > MAX_LABELS {
-            return Err(bad(format!("{} labels, at most {MAX_LABELS} allowed", self.labels.len())));
+            return Err(bad(format!(
+                "{} labels, at most {MAX_LABELS} allowed",
+                self.labels.len()
+            )));
         }
         for (i, (k, v)) in self.labels.iter().enumerate() {
             check_text("label name", k).map_err(bad)?;
@@ -112,7 +124,10 @@ fn check_text(what: &str, s: &str) -> std::result::Result<(), String> {
         return Err(format!("{what} is empty"));
     }
     if s.len() > MAX_NAME_LEN {
-        return Err(format!("{what} is {} bytes, at most {MAX_NAME_LEN} allowed", s.len()));
+        return Err(format!(
+            "{what} is {} bytes, at most {MAX_NAME_LEN} allowed",
+            s.len()
+        ));
     }
     if let Some(c) = s.chars().find(|c| c.is_control()) {
         return Err(format!("{what} contains control character {c:?}"));
@@ -172,9 +187,13 @@ mod tests {
     fn bad_keys_are_rejected_with_the_reason() {
         let e = SeriesKey::from_name("").unwrap_err().to_string();
         assert!(e.contains("name is empty"), "{e}");
-        let e = SeriesKey::new("t", [("a", "1"), ("a", "2")]).unwrap_err().to_string();
+        let e = SeriesKey::new("t", [("a", "1"), ("a", "2")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("given twice"), "{e}");
-        let e = SeriesKey::new("t", [("a", "x\ny")]).unwrap_err().to_string();
+        let e = SeriesKey::new("t", [("a", "x\ny")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("control character"), "{e}");
         assert!(SeriesKey::from_name("x".repeat(256)).is_err());
     }

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lodestone_engine::{Durability, Engine, Error, Options, Point, Quality, SeriesKey, Value, ValueType, WriteBatch};
+use lodestone_engine::{
+    Durability, Engine, Error, Options, Point, Quality, SeriesKey, Value, ValueType, WriteBatch,
+};
 
 fn key(name: &str) -> SeriesKey {
     SeriesKey::new(name, [("site", "p1")]).unwrap()
@@ -14,7 +16,10 @@ fn key(name: &str) -> SeriesKey {
 
 fn batch_of(k: &SeriesKey, pts: &[(i64, Value)]) -> WriteBatch {
     let mut b = WriteBatch::new();
-    b.add(k.clone(), pts.iter().map(|&(t, v)| Point::new(t, v)).collect());
+    b.add(
+        k.clone(),
+        pts.iter().map(|&(t, v)| Point::new(t, v)).collect(),
+    );
     b
 }
 
@@ -27,17 +32,34 @@ fn a_batch_with_one_point_of_the_wrong_type_is_rejected_whole_and_changes_nothin
 
     let mut bad = WriteBatch::new();
     bad.add(key("new_series"), vec![Point::new(5, Value::I64(3))]);
-    bad.add(t.clone(), vec![Point::new(2, Value::F64(2.5)), Point::new(3, Value::I64(7))]);
+    bad.add(
+        t.clone(),
+        vec![Point::new(2, Value::F64(2.5)), Point::new(3, Value::I64(7))],
+    );
     let err = e.write(&bad).unwrap_err();
     match &err {
-        Error::TypeMismatch { series, index, expected, got } => {
+        Error::TypeMismatch {
+            series,
+            index,
+            expected,
+            got,
+        } => {
             assert!(series.contains("temperature"));
-            assert_eq!((*index, *expected, *got), (1, ValueType::F64, ValueType::I64));
+            assert_eq!(
+                (*index, *expected, *got),
+                (1, ValueType::F64, ValueType::I64)
+            );
         }
         other => panic!("expected a type mismatch, got {other}"),
     }
-    assert_eq!(e.read_range(&t, 0, 100).unwrap(), vec![Point::new(1, Value::F64(1.5))]);
-    assert!(matches!(e.read_range(&key("new_series"), 0, 100), Err(Error::UnknownSeries { .. })));
+    assert_eq!(
+        e.read_range(&t, 0, 100).unwrap(),
+        vec![Point::new(1, Value::F64(1.5))]
+    );
+    assert!(matches!(
+        e.read_range(&key("new_series"), 0, 100),
+        Err(Error::UnknownSeries { .. })
+    ));
     assert_eq!(e.list_series().len(), 1);
 }
 
@@ -45,7 +67,10 @@ fn a_batch_with_one_point_of_the_wrong_type_is_rejected_whole_and_changes_nothin
 fn empty_batches_and_series_without_points_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(dir.path(), Options::default()).unwrap();
-    assert!(matches!(e.write(&WriteBatch::new()), Err(Error::InvalidBatch { .. })));
+    assert!(matches!(
+        e.write(&WriteBatch::new()),
+        Err(Error::InvalidBatch { .. })
+    ));
     let mut b = WriteBatch::new();
     b.add(key("x"), vec![]);
     let err = e.write(&b).unwrap_err().to_string();
@@ -67,13 +92,33 @@ fn start_after_end_and_unknown_series_are_errors_naming_the_problem() {
 #[test]
 fn last_write_wins_and_late_points_come_back_in_order_across_flushes() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options { chunk_max_points: 3, ..Options::default() };
+    let opts = Options {
+        chunk_max_points: 3,
+        ..Options::default()
+    };
     let e = Engine::open(dir.path(), opts.clone()).unwrap();
     let t = key("p");
-    e.write(&batch_of(&t, &[(10, Value::I64(1)), (20, Value::I64(2)), (30, Value::I64(3))])).unwrap();
+    e.write(&batch_of(
+        &t,
+        &[
+            (10, Value::I64(1)),
+            (20, Value::I64(2)),
+            (30, Value::I64(3)),
+        ],
+    ))
+    .unwrap();
     e.flush().unwrap();
-    e.write(&batch_of(&t, &[(20, Value::I64(22)), (5, Value::I64(0)), (40, Value::I64(4))])).unwrap();
-    e.write(&batch_of(&t, &[(25, Value::I64(25)), (40, Value::I64(44))])).unwrap();
+    e.write(&batch_of(
+        &t,
+        &[
+            (20, Value::I64(22)),
+            (5, Value::I64(0)),
+            (40, Value::I64(4)),
+        ],
+    ))
+    .unwrap();
+    e.write(&batch_of(&t, &[(25, Value::I64(25)), (40, Value::I64(44))]))
+        .unwrap();
     let want = vec![
         Point::new(5, Value::I64(0)),
         Point::new(10, Value::I64(1)),
@@ -109,18 +154,25 @@ fn writes_from_many_threads_are_all_acknowledged_and_share_fsyncs() {
             std::thread::spawn(move || {
                 let k = key(&format!("s{t}"));
                 for i in 0..50 {
-                    e.write(&batch_of(&k, &[(i, Value::F64(i as f64))])).unwrap();
+                    e.write(&batch_of(&k, &[(i, Value::F64(i as f64))]))
+                        .unwrap();
                 }
             })
         })
         .collect();
     threads.into_iter().for_each(|t| t.join().unwrap());
     for t in 0..8 {
-        assert_eq!(e.read_range(&key(&format!("s{t}")), 0, 100).unwrap().len(), 50);
+        assert_eq!(
+            e.read_range(&key(&format!("s{t}")), 0, 100).unwrap().len(),
+            50
+        );
     }
     let stats = e.stats();
     assert_eq!((stats.batches_written, stats.points_written), (400, 400));
-    assert!(stats.wal_fsyncs >= 1 && stats.wal_fsyncs <= 400, "{stats:?}");
+    assert!(
+        stats.wal_fsyncs >= 1 && stats.wal_fsyncs <= 400,
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -128,7 +180,10 @@ fn async_writes_are_acknowledged_once_durable() {
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(dir.path(), Options::default()).unwrap();
     let k = key("async");
-    let b = batch_of(&k, &[(1, Value::F64(f64::from_bits(0x7ff8_0000_0000_0bad)))]);
+    let b = batch_of(
+        &k,
+        &[(1, Value::F64(f64::from_bits(0x7ff8_0000_0000_0bad)))],
+    );
     // A minimal executor: the ticket's waker is called by the committer thread.
     struct Unpark(std::thread::Thread);
     impl std::task::Wake for Unpark {
@@ -151,13 +206,22 @@ fn async_writes_are_acknowledged_once_durable() {
 
 #[test]
 fn every_durability_mode_keeps_acknowledged_points_across_a_reopen() {
-    for mode in [Durability::SyncEachBatch, Durability::Interval(Duration::from_millis(5)), Durability::None] {
+    for mode in [
+        Durability::SyncEachBatch,
+        Durability::Interval(Duration::from_millis(5)),
+        Durability::None,
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let opts = Options { durability: mode, flush_on_close: false, ..Options::default() };
+        let opts = Options {
+            durability: mode,
+            flush_on_close: false,
+            ..Options::default()
+        };
         let e = Engine::open(dir.path(), opts.clone()).unwrap();
         let k = key("d");
         for i in 0..20 {
-            e.write(&batch_of(&k, &[(i, Value::Bool(i % 2 == 0))])).unwrap();
+            e.write(&batch_of(&k, &[(i, Value::Bool(i % 2 == 0))]))
+                .unwrap();
         }
         std::thread::sleep(Duration::from_millis(20));
         drop(e);
@@ -172,7 +236,13 @@ fn quality_codes_are_kept_per_point() {
     let e = Engine::open(dir.path(), Options::default()).unwrap();
     let k = key("q");
     let pts: Vec<Point> = (0..10)
-        .map(|i| Point::with_quality(i, Value::F64(1.0), if i == 4 { Quality::BAD } else { Quality::GOOD }))
+        .map(|i| {
+            Point::with_quality(
+                i,
+                Value::F64(1.0),
+                if i == 4 { Quality::BAD } else { Quality::GOOD },
+            )
+        })
         .collect();
     let mut b = WriteBatch::new();
     b.add(k.clone(), pts.clone());
@@ -186,7 +256,8 @@ fn flush_moves_the_head_to_a_segment_and_truncates_the_wal() {
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(dir.path(), Options::default()).unwrap();
     let k = key("f");
-    e.write(&batch_of(&k, &[(1, Value::F64(1.0)), (2, Value::F64(2.0))])).unwrap();
+    e.write(&batch_of(&k, &[(1, Value::F64(1.0)), (2, Value::F64(2.0))]))
+        .unwrap();
     assert!(e.stats().wal_bytes > 32);
     e.flush().unwrap();
     let s = e.stats();

@@ -134,7 +134,10 @@ fn jittered_nanosecond_timestamps_fit_the_24_bit_bucket() {
             x ^= x << 17;
             let jitter = (x % 5) as i64 - 2;
             let v = if i % 100 == 0 { 50.1 } else { 50.0 };
-            Point::new(1_767_225_600_000_000_000 + i * 1_000_000_000 + jitter * 1_000_000, Value::F64(v))
+            Point::new(
+                1_767_225_600_000_000_000 + i * 1_000_000_000 + jitter * 1_000_000,
+                Value::F64(v),
+            )
         })
         .collect();
     let bytes = encode_chunk(ValueType::F64, &pts).unwrap();

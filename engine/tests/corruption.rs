@@ -26,7 +26,12 @@ fn expected(s: usize, ts: i64) -> Value {
 }
 
 fn options() -> Options {
-    Options { durability: Durability::None, chunk_max_points: 64, flush_on_close: false, ..Options::default() }
+    Options {
+        durability: Durability::None,
+        chunk_max_points: 64,
+        flush_on_close: false,
+        ..Options::default()
+    }
 }
 
 /// A store with two segment files and WAL records on top.
@@ -106,8 +111,14 @@ fn damaged_files_are_reported_by_name_or_torn_wal_tails_recovered_never_wrong_va
     let pristine = tempfile::tempdir().unwrap();
     build(pristine.path());
     let targets = files(pristine.path());
-    assert!(targets.iter().any(|p| p.extension().unwrap() == "seg"), "expected segment files");
-    assert!(targets.iter().any(|p| p.extension().unwrap() == "wal"), "expected WAL files");
+    assert!(
+        targets.iter().any(|p| p.extension().unwrap() == "seg"),
+        "expected segment files"
+    );
+    assert!(
+        targets.iter().any(|p| p.extension().unwrap() == "wal"),
+        "expected WAL files"
+    );
 
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let (mut reported, mut recovered) = (0, 0);
@@ -115,12 +126,19 @@ fn damaged_files_are_reported_by_name_or_torn_wal_tails_recovered_never_wrong_va
         let scratch = tempfile::tempdir().unwrap();
         copy_dir(pristine.path(), scratch.path());
         let original = &targets[rng.below(targets.len() as u64) as usize];
-        let target = scratch.path().join(original.strip_prefix(pristine.path()).unwrap());
+        let target = scratch
+            .path()
+            .join(original.strip_prefix(pristine.path()).unwrap());
         let len = std::fs::metadata(&target).unwrap().len();
         let d = if rng.below(3) == 0 {
-            Damage::Truncate { len: rng.below(len) }
+            Damage::Truncate {
+                len: rng.below(len),
+            }
         } else {
-            Damage::Flip { offset: rng.below(len), mask: 1 << rng.below(8) }
+            Damage::Flip {
+                offset: rng.below(len),
+                mask: 1 << rng.below(8),
+            }
         };
         damage(&target, &d);
         let name = target.file_name().unwrap().to_string_lossy().into_owned();
@@ -130,7 +148,10 @@ fn damaged_files_are_reported_by_name_or_torn_wal_tails_recovered_never_wrong_va
         let engine = match Engine::open(scratch.path(), options()) {
             Ok(e) => e,
             Err(e) => {
-                assert!(e.to_string().contains(&name), "{context}: error does not name the file: {e}");
+                assert!(
+                    e.to_string().contains(&name),
+                    "{context}: error does not name the file: {e}"
+                );
                 reported += 1;
                 continue;
             }
@@ -138,21 +159,39 @@ fn damaged_files_are_reported_by_name_or_torn_wal_tails_recovered_never_wrong_va
         for s in 0..SERIES {
             match engine.read_range(&key(s), i64::MIN, i64::MAX) {
                 Err(e) => {
-                    assert!(!is_wal, "{context}: WAL damage must be found on open, got {e}");
-                    assert!(e.to_string().contains(&name), "{context}: error does not name the file: {e}");
+                    assert!(
+                        !is_wal,
+                        "{context}: WAL damage must be found on open, got {e}"
+                    );
+                    assert!(
+                        e.to_string().contains(&name),
+                        "{context}: error does not name the file: {e}"
+                    );
                     reported += 1;
                 }
                 Ok(points) => {
                     for p in &points {
-                        assert_eq!(p.value, expected(s, p.ts), "{context}: wrong value at {}", p.ts);
+                        assert_eq!(
+                            p.value,
+                            expected(s, p.ts),
+                            "{context}: wrong value at {}",
+                            p.ts
+                        );
                     }
                     if !is_wal {
-                        assert_eq!(points.len() as i64, BATCHES * PER_BATCH, "{context}: silent loss");
+                        assert_eq!(
+                            points.len() as i64,
+                            BATCHES * PER_BATCH,
+                            "{context}: silent loss"
+                        );
                     } else {
                         // A torn tail loses a suffix of batches, never a hole in the middle.
                         let n = points.len() as i64;
                         assert_eq!(n % PER_BATCH, 0, "{context}: partial batch");
-                        assert!(points.iter().enumerate().all(|(i, p)| p.ts == i as i64), "{context}: hole");
+                        assert!(
+                            points.iter().enumerate().all(|(i, p)| p.ts == i as i64),
+                            "{context}: hole"
+                        );
                         recovered += 1;
                     }
                 }
@@ -160,18 +199,33 @@ fn damaged_files_are_reported_by_name_or_torn_wal_tails_recovered_never_wrong_va
         }
         drop(engine);
     }
-    assert!(reported > 50 && recovered > 10, "too few cases of each kind: {reported} reported, {recovered} recovered");
+    assert!(
+        reported > 50 && recovered > 10,
+        "too few cases of each kind: {reported} reported, {recovered} recovered"
+    );
 }
 
 #[test]
 fn a_corrupt_record_in_the_middle_of_the_wal_is_an_error_naming_file_and_offset() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path());
-    let wal = files(dir.path()).into_iter().find(|p| p.extension().unwrap() == "wal").unwrap();
+    let wal = files(dir.path())
+        .into_iter()
+        .find(|p| p.extension().unwrap() == "wal")
+        .unwrap();
     // Byte 32 + 12 is the first payload byte of the first record: damage, with valid records after.
-    damage(&wal, &Damage::Flip { offset: 44, mask: 0x10 });
+    damage(
+        &wal,
+        &Damage::Flip {
+            offset: 44,
+            mask: 0x10,
+        },
+    );
     let err = Engine::open(dir.path(), options()).unwrap_err().to_string();
-    assert!(err.contains(&*wal.file_name().unwrap().to_string_lossy()), "{err}");
+    assert!(
+        err.contains(&*wal.file_name().unwrap().to_string_lossy()),
+        "{err}"
+    );
     assert!(err.contains("offset 32"), "{err}");
     assert!(err.contains("followed by a valid record"), "{err}");
 }
@@ -180,13 +234,29 @@ fn a_corrupt_record_in_the_middle_of_the_wal_is_an_error_naming_file_and_offset(
 fn a_torn_wal_tail_is_cut_and_the_store_reopens_clean() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path());
-    let wal = files(dir.path()).into_iter().rfind(|p| p.extension().unwrap() == "wal").unwrap();
+    let wal = files(dir.path())
+        .into_iter()
+        .rfind(|p| p.extension().unwrap() == "wal")
+        .unwrap();
     let len = std::fs::metadata(&wal).unwrap().len();
     damage(&wal, &Damage::Truncate { len: len - 7 });
     let engine = Engine::open(dir.path(), options()).unwrap();
-    let n = engine.read_range(&key(1), i64::MIN, i64::MAX).unwrap().len() as i64;
-    assert_eq!(n, (BATCHES - 1) * PER_BATCH, "exactly the torn last batch is lost");
+    let n = engine
+        .read_range(&key(1), i64::MIN, i64::MAX)
+        .unwrap()
+        .len() as i64;
+    assert_eq!(
+        n,
+        (BATCHES - 1) * PER_BATCH,
+        "exactly the torn last batch is lost"
+    );
     drop(engine);
     let engine = Engine::open(dir.path(), options()).unwrap();
-    assert_eq!(engine.read_range(&key(1), i64::MIN, i64::MAX).unwrap().len() as i64, n);
+    assert_eq!(
+        engine
+            .read_range(&key(1), i64::MIN, i64::MAX)
+            .unwrap()
+            .len() as i64,
+        n
+    );
 }

@@ -50,7 +50,12 @@ fn raw_value() -> impl Strategy<Value = u64> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let point = (0..SERIES, ts(), raw_value(), prop::sample::select(vec![0u32, 0, 0, 0x4000_0000, 0x8034_0000]));
+    let point = (
+        0..SERIES,
+        ts(),
+        raw_value(),
+        prop::sample::select(vec![0u32, 0, 0, 0x4000_0000, 0x8034_0000]),
+    );
     prop_oneof![
         10 => prop::collection::vec(point, 1..20).prop_map(Op::Write),
         1 => Just(Op::Flush),
@@ -80,7 +85,12 @@ fn check_all(engine: &Engine, model: &Model) -> Result<(), TestCaseError> {
         let want: Vec<Point> = m.values().copied().filter(|p| p.ts < i64::MAX).collect();
         prop_assert_eq!(&got, &want, "series {}", s);
         let latest = engine.latest(&key(s)).unwrap();
-        prop_assert_eq!(latest, m.values().next_back().copied(), "latest of series {}", s);
+        prop_assert_eq!(
+            latest,
+            m.values().next_back().copied(),
+            "latest of series {}",
+            s
+        );
     }
     Ok(())
 }

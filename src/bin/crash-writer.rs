@@ -12,7 +12,8 @@ use lodestone_suite::crash::{batch_points, series_keys};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(dir), Some(first)) = (args.get(1), args.get(2).and_then(|s| s.parse::<u64>().ok())) else {
+    let (Some(dir), Some(first)) = (args.get(1), args.get(2).and_then(|s| s.parse::<u64>().ok()))
+    else {
         eprintln!("usage: crash-writer DATA_DIR FIRST_BATCH");
         return ExitCode::from(2);
     };

@@ -61,65 +61,116 @@ impl BitWriter {
 }
 
 /// Reads bit fields from a byte slice, most significant bit first.
+///
+/// Keeps up to 64 unread bits left-aligned in `cache` and refills it a whole word at a time,
+/// so a read is a shift and a mask in the common case.
 #[derive(Debug, Clone)]
 pub struct BitReader<'a> {
     buf: &'a [u8],
-    pos: usize,
+    next: usize,
+    cache: u64,
+    avail: u32,
     what: &'static str,
 }
 
 impl<'a> BitReader<'a> {
     /// Reads `buf`; `what` names the stream in errors.
     pub fn new(buf: &'a [u8], what: &'static str) -> BitReader<'a> {
-        BitReader { buf, pos: 0, what }
+        BitReader {
+            buf,
+            next: 0,
+            cache: 0,
+            avail: 0,
+            what,
+        }
+    }
+
+    /// Tops the cache up to at least 57 bits, or to whatever is left of the input.
+    #[inline(always)]
+    fn refill(&mut self) {
+        if self.next + 8 <= self.buf.len() {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&self.buf[self.next..self.next + 8]);
+            let word = u64::from_be_bytes(a);
+            // avail < 64 here; take as many whole bytes as fit.
+            self.cache |= word >> self.avail;
+            let take = (63 - self.avail) / 8;
+            self.next += take as usize;
+            self.avail += take * 8;
+        } else {
+            while self.avail <= 56 && self.next < self.buf.len() {
+                self.cache |= (self.buf[self.next] as u64) << (56 - self.avail);
+                self.next += 1;
+                self.avail += 8;
+            }
+        }
     }
 
     /// Reads `n` bits (0..=64) as the low bits of the result.
-    #[inline]
+    #[inline(always)]
     pub fn read(&mut self, n: u32) -> Result<u64, CodecError> {
-        if n == 0 {
-            return Ok(0);
+        if n > 56 {
+            let hi = self.read(n - 32)?;
+            let lo = self.read(32)?;
+            return Ok((hi << 32) | lo);
         }
-        let end = self.pos + n as usize;
-        if end > self.buf.len() * 8 {
-            return Err(CodecError::Truncated { what: self.what });
+        if self.avail < n {
+            self.refill();
+            if self.avail < n {
+                return Err(CodecError::Truncated { what: self.what });
+            }
         }
-        let byte = self.pos >> 3;
-        let off = (self.pos & 7) as u32;
-        let window = if byte + 16 <= self.buf.len() {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(&self.buf[byte..byte + 16]);
-            u128::from_be_bytes(a)
-        } else {
-            let mut a = [0u8; 16];
-            let avail = self.buf.len() - byte;
-            a[..avail].copy_from_slice(&self.buf[byte..]);
-            u128::from_be_bytes(a)
-        };
-        self.pos = end;
-        Ok(((window << off) >> (128 - n)) as u64)
+        // Two shifts instead of `>> (64 - n)`, so that n = 0 needs no branch.
+        let v = (self.cache >> 1) >> (63 - n);
+        self.cache <<= n;
+        self.avail -= n;
+        Ok(v)
     }
 
     /// Reads one bit.
-    #[inline]
+    #[inline(always)]
     pub fn bit(&mut self) -> Result<bool, CodecError> {
         Ok(self.read(1)? == 1)
     }
 
-    /// Counts leading one bits, up to `max`, consuming them and the terminating zero (when
-    /// fewer than `max`). Used for unary bucket prefixes.
-    #[inline]
+    /// Counts leading one bits, up to `max` (at most 8), consuming them and the terminating
+    /// zero when there are fewer than `max`. Used for unary bucket prefixes.
+    #[inline(always)]
     pub fn unary(&mut self, max: u32) -> Result<u32, CodecError> {
-        let mut n = 0;
-        while n < max && self.bit()? {
-            n += 1;
+        if self.avail < max {
+            self.refill();
         }
-        Ok(n)
+        let ones = (!self.cache).leading_zeros().min(max);
+        let used = if ones < max { ones + 1 } else { max };
+        if used > self.avail {
+            return Err(CodecError::Truncated { what: self.what });
+        }
+        self.cache <<= used;
+        self.avail -= used;
+        Ok(ones)
+    }
+
+    /// How many zero bits come next (counting at least up to 56 of them when the input
+    /// has that many), without consuming them.
+    #[inline(always)]
+    pub fn zeros_ahead(&mut self) -> u32 {
+        if self.avail < 57 {
+            self.refill();
+        }
+        self.cache.leading_zeros().min(self.avail)
+    }
+
+    /// Consumes `n` bits known to be present (`n <= zeros_ahead()`).
+    #[inline(always)]
+    pub fn skip(&mut self, n: u32) {
+        debug_assert!(n <= self.avail && n < 64);
+        self.cache <<= n;
+        self.avail -= n;
     }
 
     /// Bits consumed.
     pub fn position(&self) -> usize {
-        self.pos
+        self.next * 8 - self.avail as usize
     }
 }
 
@@ -133,7 +184,11 @@ mod tests {
             let mut w = BitWriter::new();
             w.write(0, lead);
             for n in 0..=64u32 {
-                let v = if n == 64 { u64::MAX - 5 } else { (0xDEAD_BEEF_CAFE_F00Du64) & ((1u64 << n) - 1) };
+                let v = if n == 64 {
+                    u64::MAX - 5
+                } else {
+                    (0xDEAD_BEEF_CAFE_F00Du64) & ((1u64 << n) - 1)
+                };
                 w.write(v, n);
             }
             let mut buf = Vec::new();
@@ -142,7 +197,11 @@ mod tests {
             let mut r = BitReader::new(&buf, "test");
             assert_eq!(r.read(lead).unwrap(), 0);
             for n in 0..=64u32 {
-                let v = if n == 64 { u64::MAX - 5 } else { (0xDEAD_BEEF_CAFE_F00Du64) & ((1u64 << n) - 1) };
+                let v = if n == 64 {
+                    u64::MAX - 5
+                } else {
+                    (0xDEAD_BEEF_CAFE_F00Du64) & ((1u64 << n) - 1)
+                };
                 assert_eq!(r.read(n).unwrap(), v, "lead {lead} width {n}");
             }
         }

@@ -51,7 +51,7 @@ pub struct ChunkEncoder {
     quality: QualityRuns,
     count: u32,
     first_ts: i64,
-    last: Option<Point>,
+    last_bool: bool,
 }
 
 impl ChunkEncoder {
@@ -67,7 +67,7 @@ impl ChunkEncoder {
             quality: QualityRuns::default(),
             count: 0,
             first_ts: 0,
-            last: None,
+            last_bool: false,
         }
     }
 
@@ -77,13 +77,21 @@ impl ChunkEncoder {
     }
 
     /// Appends a point. Values of another type are refused.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, ts: i64, value: Value, quality: Quality) -> Result<(), CodecError> {
         match (self.vt, value) {
             (ValueType::F64, Value::F64(v)) => self.xor.push(&mut self.vals, v.to_bits()),
             (ValueType::I64, Value::I64(v)) => self.ints.push(&mut self.vals, v, &INTEGER_WIDTHS),
-            (ValueType::Bool, Value::Bool(v)) => boolean::push(&mut self.vals, v),
-            _ => return Err(CodecError::TypeMismatch { expected: self.vt, got: value.value_type() }),
+            (ValueType::Bool, Value::Bool(v)) => {
+                boolean::push(&mut self.vals, v);
+                self.last_bool = v;
+            }
+            _ => {
+                return Err(CodecError::TypeMismatch {
+                    expected: self.vt,
+                    got: value.value_type(),
+                })
+            }
         }
         self.ts_state.push(&mut self.ts, ts, &TIMESTAMP_WIDTHS);
         self.quality.push(quality.0);
@@ -91,7 +99,6 @@ impl ChunkEncoder {
             self.first_ts = ts;
         }
         self.count += 1;
-        self.last = Some(Point::with_quality(ts, value, quality));
         Ok(())
     }
 
@@ -112,12 +119,22 @@ impl ChunkEncoder {
 
     /// Timestamp of the last point pushed.
     pub fn last_ts(&self) -> Option<i64> {
-        self.last.map(|p| p.ts)
+        self.ts_state.last()
     }
 
     /// The last point pushed.
     pub fn last_point(&self) -> Option<Point> {
-        self.last
+        let ts = self.ts_state.last()?;
+        let value = match self.vt {
+            ValueType::F64 => Value::F64(f64::from_bits(self.xor.last()?)),
+            ValueType::I64 => Value::I64(self.ints.last()?),
+            ValueType::Bool => Value::Bool(self.last_bool),
+        };
+        Some(Point::with_quality(
+            ts,
+            value,
+            Quality(self.quality.last()?),
+        ))
     }
 
     /// Size of the chunk if finished now, in bytes.
@@ -156,23 +173,36 @@ pub fn encode_chunk(vt: ValueType, points: &[Point]) -> Result<Vec<u8>, CodecErr
 
 /// Reads and checks a chunk header.
 pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
-    let bad = |detail: String| CodecError::Invalid { what: "chunk header", detail };
-    let enc = *bytes.first().ok_or(CodecError::Truncated { what: "chunk header" })?;
-    let encoding = Encoding::from_code(enc).ok_or_else(|| bad(format!("unknown encoding {enc}")))?;
-    let vt_code = *bytes.get(1).ok_or(CodecError::Truncated { what: "chunk header" })?;
-    let value_type = ValueType::from_code(vt_code).ok_or_else(|| bad(format!("unknown value type {vt_code}")))?;
+    let bad = |detail: String| CodecError::Invalid {
+        what: "chunk header",
+        detail,
+    };
+    let enc = *bytes.first().ok_or(CodecError::Truncated {
+        what: "chunk header",
+    })?;
+    let encoding =
+        Encoding::from_code(enc).ok_or_else(|| bad(format!("unknown encoding {enc}")))?;
+    let vt_code = *bytes.get(1).ok_or(CodecError::Truncated {
+        what: "chunk header",
+    })?;
+    let value_type = ValueType::from_code(vt_code)
+        .ok_or_else(|| bad(format!("unknown value type {vt_code}")))?;
     let mut pos = 2;
     let count = get_varint(bytes, &mut pos, "chunk header")?;
     let ts_len = get_varint(bytes, &mut pos, "chunk header")?;
     let val_len = get_varint(bytes, &mut pos, "chunk header")?;
     let body = bytes.len() - pos;
     if ts_len.saturating_add(val_len) > body as u64 {
-        return Err(CodecError::Truncated { what: "chunk streams" });
+        return Err(CodecError::Truncated {
+            what: "chunk streams",
+        });
     }
     // Every point after the first costs at least one bit in each bit stream.
     let max_points = 1 + 8 * ts_len.min(val_len);
     if count > u32::MAX as u64 || count > max_points {
-        return Err(bad(format!("point count {count} exceeds what {ts_len}+{val_len} stream bytes can hold")));
+        return Err(bad(format!(
+            "point count {count} exceeds what {ts_len}+{val_len} stream bytes can hold"
+        )));
     }
     Ok(ChunkHeader {
         encoding,
@@ -191,60 +221,120 @@ pub fn decode_chunk_into(bytes: &[u8], out: &mut Vec<Point>) -> Result<ChunkHead
     let val_at = ts_at + h.ts_len as usize;
     let q_at = val_at + h.val_len as usize;
     let runs = QualityRuns::decode(&bytes[q_at..], h.count)?;
-    let mut ts_r = BitReader::new(&bytes[ts_at..val_at], "timestamp stream");
-    let mut val_r = BitReader::new(&bytes[val_at..q_at], "value stream");
-    let mut ts_d = DodDecoder::default();
+    let ts = &bytes[ts_at..val_at];
+    let vals = &bytes[val_at..q_at];
     out.reserve(h.count as usize);
     match h.value_type {
-        ValueType::F64 => {
-            let mut x = XorDecoder::default();
-            decode_rows(&runs, out, |out, q| {
-                let ts = ts_d.next(&mut ts_r, &TIMESTAMP_WIDTHS)?;
-                let v = f64::from_bits(x.next(&mut val_r)?);
-                out.push(Point::with_quality(ts, Value::F64(v), q));
-                Ok(())
-            })?;
-        }
-        ValueType::I64 => {
-            let mut d = DodDecoder::default();
-            decode_rows(&runs, out, |out, q| {
-                let ts = ts_d.next(&mut ts_r, &TIMESTAMP_WIDTHS)?;
-                let v = d.next(&mut val_r, &INTEGER_WIDTHS)?;
-                out.push(Point::with_quality(ts, Value::I64(v), q));
-                Ok(())
-            })?;
-        }
-        ValueType::Bool => {
-            decode_rows(&runs, out, |out, q| {
-                let ts = ts_d.next(&mut ts_r, &TIMESTAMP_WIDTHS)?;
-                let v = boolean::next(&mut val_r)?;
-                out.push(Point::with_quality(ts, Value::Bool(v), q));
-                Ok(())
-            })?;
-        }
+        ValueType::F64 => decode_rows::<XorDecoder>(ts, vals, &runs, out)?,
+        ValueType::I64 => decode_rows::<IntDecoder>(ts, vals, &runs, out)?,
+        ValueType::Bool => decode_rows::<BoolDecoder>(ts, vals, &runs, out)?,
     }
-    check_consumed(&ts_r, h.ts_len, "timestamp stream")?;
-    check_consumed(&val_r, h.val_len, "value stream")?;
     Ok(h)
 }
 
-fn decode_rows(
+/// Decodes one value stream; one implementation per value type, so the row loop below is
+/// monomorphized and keeps all decoder state in registers.
+trait ValueDecoder: Default {
+    fn next_value(&mut self, r: &mut BitReader<'_>) -> Result<Value, CodecError>;
+    /// The value that each zero bit repeats right now, if a zero bit means "unchanged".
+    fn repeated(&self) -> Option<Value>;
+    /// Notes that `k` repeated values were consumed.
+    fn skip_repeats(&mut self, k: u32);
+}
+
+impl ValueDecoder for XorDecoder {
+    #[inline(always)]
+    fn next_value(&mut self, r: &mut BitReader<'_>) -> Result<Value, CodecError> {
+        Ok(Value::F64(f64::from_bits(self.next(r)?)))
+    }
+    #[inline(always)]
+    fn repeated(&self) -> Option<Value> {
+        XorDecoder::repeated(self).map(|b| Value::F64(f64::from_bits(b)))
+    }
+    #[inline(always)]
+    fn skip_repeats(&mut self, k: u32) {
+        XorDecoder::skip_repeats(self, k)
+    }
+}
+
+#[derive(Default)]
+struct IntDecoder(DodDecoder);
+
+impl ValueDecoder for IntDecoder {
+    #[inline(always)]
+    fn next_value(&mut self, r: &mut BitReader<'_>) -> Result<Value, CodecError> {
+        Ok(Value::I64(self.0.next(r, &INTEGER_WIDTHS)?))
+    }
+    #[inline(always)]
+    fn repeated(&self) -> Option<Value> {
+        self.0.repeated().map(Value::I64)
+    }
+    #[inline(always)]
+    fn skip_repeats(&mut self, k: u32) {
+        self.0.zero_run(k, |_| {});
+    }
+}
+
+#[derive(Default)]
+struct BoolDecoder;
+
+impl ValueDecoder for BoolDecoder {
+    #[inline(always)]
+    fn next_value(&mut self, r: &mut BitReader<'_>) -> Result<Value, CodecError> {
+        Ok(Value::Bool(boolean::next(r)?))
+    }
+    #[inline(always)]
+    fn repeated(&self) -> Option<Value> {
+        None
+    }
+    #[inline(always)]
+    fn skip_repeats(&mut self, _: u32) {}
+}
+
+fn decode_rows<V: ValueDecoder>(
+    ts: &[u8],
+    vals: &[u8],
     runs: &[(u32, u32)],
     out: &mut Vec<Point>,
-    mut row: impl FnMut(&mut Vec<Point>, Quality) -> Result<(), CodecError>,
 ) -> Result<(), CodecError> {
+    let mut ts_r = BitReader::new(ts, "timestamp stream");
+    let mut val_r = BitReader::new(vals, "value stream");
+    let mut ts_d = DodDecoder::default();
+    let mut val_d = V::default();
     for &(code, len) in runs {
-        for _ in 0..len {
-            row(out, Quality(code))?;
+        let quality = Quality(code);
+        let mut left = len;
+        while left > 0 {
+            // Fast path: a run of zero bits in both streams is a run of points one period
+            // apart with an unchanged value (the common case of a steady signal).
+            if let (true, Some(value)) = (ts_d.started(), val_d.repeated()) {
+                let k = ts_r.zeros_ahead().min(val_r.zeros_ahead()).min(left);
+                if k > 1 {
+                    ts_r.skip(k);
+                    val_r.skip(k);
+                    val_d.skip_repeats(k);
+                    ts_d.zero_run(k, |ts| out.push(Point { ts, value, quality }));
+                    left -= k;
+                    continue;
+                }
+            }
+            let ts = ts_d.next(&mut ts_r, &TIMESTAMP_WIDTHS)?;
+            let value = val_d.next_value(&mut val_r)?;
+            out.push(Point { ts, value, quality });
+            left -= 1;
         }
     }
-    Ok(())
+    check_consumed(&ts_r, ts.len(), "timestamp stream")?;
+    check_consumed(&val_r, vals.len(), "value stream")
 }
 
 /// The stream must end in its last byte (only zero padding after the last field).
-fn check_consumed(r: &BitReader<'_>, len: u32, what: &'static str) -> Result<(), CodecError> {
-    if r.position().div_ceil(8) != len as usize {
-        return Err(CodecError::Invalid { what, detail: format!("{} of {len} bytes used", r.position().div_ceil(8)) });
+fn check_consumed(r: &BitReader<'_>, len: usize, what: &'static str) -> Result<(), CodecError> {
+    if r.position().div_ceil(8) != len {
+        return Err(CodecError::Invalid {
+            what,
+            detail: format!("{} of {len} bytes used", r.position().div_ceil(8)),
+        });
     }
     Ok(())
 }

@@ -34,15 +34,25 @@ pub struct DodEncoder {
 }
 
 impl DodEncoder {
+    /// The last value pushed.
+    #[inline(always)]
+    pub fn last(&self) -> Option<i64> {
+        (self.count > 0).then_some(self.prev)
+    }
+
     /// Appends `v` to `w`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, w: &mut BitWriter, v: i64, widths: &[u32; 4]) {
         if self.count == 0 {
             w.write(v as u64, 64);
         } else {
             let delta = v.wrapping_sub(self.prev);
             let dod = delta.wrapping_sub(self.prev_delta);
-            write_bucketed(w, zigzag(dod), widths);
+            if dod == 0 {
+                w.write(0, 1);
+            } else {
+                write_bucketed(w, zigzag(dod), widths);
+            }
             self.prev_delta = delta;
         }
         self.prev = v;
@@ -78,7 +88,7 @@ pub struct DodDecoder {
 
 impl DodDecoder {
     /// Reads the next value.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, r: &mut BitReader<'_>, widths: &[u32; 4]) -> Result<i64, CodecError> {
         let v = if self.count == 0 {
             r.read(64)? as i64
@@ -96,6 +106,33 @@ impl DodDecoder {
         self.prev = v;
         self.count += 1;
         Ok(v)
+    }
+}
+
+impl DodDecoder {
+    /// The values that `k` zero bits (delta of delta 0) stand for: each one delta further.
+    /// Only valid once the first value has been read.
+    #[inline(always)]
+    pub fn zero_run(&mut self, k: u32, mut emit: impl FnMut(i64)) {
+        debug_assert!(self.count > 0);
+        for _ in 0..k {
+            self.prev = self.prev.wrapping_add(self.prev_delta);
+            emit(self.prev);
+        }
+        self.count += k as u64;
+    }
+
+    /// True once the first value was read, so that a zero bit means "delta of delta 0".
+    #[inline(always)]
+    pub fn started(&self) -> bool {
+        self.count > 0
+    }
+
+    /// The value a zero bit repeats, when a zero bit means "same value as before" (the
+    /// previous delta was 0).
+    #[inline(always)]
+    pub fn repeated(&self) -> Option<i64> {
+        (self.count > 0 && self.prev_delta == 0).then_some(self.prev)
     }
 }
 

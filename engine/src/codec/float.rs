@@ -19,6 +19,12 @@ pub struct XorEncoder {
 }
 
 impl XorEncoder {
+    /// Raw bits of the last value pushed.
+    #[inline(always)]
+    pub fn last(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.prev)
+    }
+
     /// Appends the value with raw bits `v`.
     #[inline]
     pub fn push(&mut self, w: &mut BitWriter, v: u64) {
@@ -31,7 +37,11 @@ impl XorEncoder {
             } else {
                 let lead = x.leading_zeros();
                 let trail = x.trailing_zeros();
-                if self.count > 1 && lead >= self.lead && trail >= self.trail && self.lead + self.trail > 0 {
+                if self.count > 1
+                    && lead >= self.lead
+                    && trail >= self.trail
+                    && self.lead + self.trail > 0
+                {
                     let len = 64 - self.lead - self.trail;
                     w.write(0b10, 2);
                     w.write(x >> self.trail, len);
@@ -49,6 +59,21 @@ impl XorEncoder {
     }
 }
 
+impl XorDecoder {
+    /// The raw bits a zero bit repeats (every zero bit means "same value"), once the first
+    /// value was read.
+    #[inline(always)]
+    pub fn repeated(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.prev)
+    }
+
+    /// Notes that `k` repeated values were consumed.
+    #[inline(always)]
+    pub fn skip_repeats(&mut self, k: u32) {
+        self.count += k as u64;
+    }
+}
+
 /// Streaming XOR decoder state.
 #[derive(Debug, Clone, Default)]
 pub struct XorDecoder {
@@ -60,7 +85,7 @@ pub struct XorDecoder {
 
 impl XorDecoder {
     /// Reads the next value's raw bits.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, r: &mut BitReader<'_>) -> Result<u64, CodecError> {
         let v = if self.count == 0 {
             r.read(64)?
@@ -68,7 +93,10 @@ impl XorDecoder {
             self.prev
         } else if !r.bit()? {
             if self.count < 2 || self.lead + self.trail == 0 {
-                return Err(CodecError::Invalid { what: "float stream", detail: "window reuse before any window".into() });
+                return Err(CodecError::Invalid {
+                    what: "float stream",
+                    detail: "window reuse before any window".into(),
+                });
             }
             let len = 64 - self.lead - self.trail;
             self.prev ^ (r.read(len)? << self.trail)

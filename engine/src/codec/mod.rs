@@ -13,7 +13,9 @@ pub mod float;
 pub mod quality;
 pub mod varint;
 
-pub use chunk::{decode_chunk, decode_chunk_into, encode_chunk, read_header, ChunkEncoder, ChunkHeader};
+pub use chunk::{
+    decode_chunk, decode_chunk_into, encode_chunk, read_header, ChunkEncoder, ChunkHeader,
+};
 pub use error::CodecError;
 
 /// How a chunk's streams are coded; stored as the chunk's first byte.

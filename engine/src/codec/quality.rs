@@ -20,6 +20,12 @@ impl QualityRuns {
         }
     }
 
+    /// The last quality pushed.
+    #[inline(always)]
+    pub fn last(&self) -> Option<u32> {
+        self.runs.last().map(|&(c, _)| c)
+    }
+
     /// Bytes the encoded runs take.
     pub fn byte_len(&self) -> usize {
         let mut n = varint_len(self.runs.len() as u64);
@@ -40,7 +46,10 @@ impl QualityRuns {
 
     /// Decodes runs that must cover exactly `count` points and use all of `buf`.
     pub fn decode(buf: &[u8], count: u32) -> Result<Vec<(u32, u32)>, CodecError> {
-        let bad = |detail: String| CodecError::Invalid { what: "quality stream", detail };
+        let bad = |detail: String| CodecError::Invalid {
+            what: "quality stream",
+            detail,
+        };
         let mut pos = 0;
         let n = get_varint(buf, &mut pos, "quality stream")?;
         if n > count as u64 {

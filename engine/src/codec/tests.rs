@@ -6,7 +6,10 @@ fn round_trip(vt: ValueType, pts: &[Point]) -> Vec<u8> {
     let got = decode_chunk(&bytes).unwrap();
     assert_eq!(got.len(), pts.len());
     for (a, b) in got.iter().zip(pts) {
-        assert_eq!((a.ts, a.value.to_bits(), a.quality), (b.ts, b.value.to_bits(), b.quality));
+        assert_eq!(
+            (a.ts, a.value.to_bits(), a.quality),
+            (b.ts, b.value.to_bits(), b.quality)
+        );
     }
     bytes
 }
@@ -14,16 +17,36 @@ fn round_trip(vt: ValueType, pts: &[Point]) -> Vec<u8> {
 #[test]
 fn special_floats_round_trip_bit_exact() {
     let specials = [
-        0x7ff8_0000_0000_0001u64, 0xfff0_dead_0000_0000, 0x8000_0000_0000_0000, 0, 1, 0x7ff0_0000_0000_0000,
-        0xfff0_0000_0000_0000, 0x000f_ffff_ffff_ffff, f64::MAX.to_bits(), f64::MIN_POSITIVE.to_bits(), 0x8000_0000_0000_0000,
+        0x7ff8_0000_0000_0001u64,
+        0xfff0_dead_0000_0000,
+        0x8000_0000_0000_0000,
+        0,
+        1,
+        0x7ff0_0000_0000_0000,
+        0xfff0_0000_0000_0000,
+        0x000f_ffff_ffff_ffff,
+        f64::MAX.to_bits(),
+        f64::MIN_POSITIVE.to_bits(),
+        0x8000_0000_0000_0000,
     ];
-    let pts: Vec<Point> = specials.iter().enumerate().map(|(i, &b)| Point::new(i as i64, Value::F64(f64::from_bits(b)))).collect();
+    let pts: Vec<Point> = specials
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| Point::new(i as i64, Value::F64(f64::from_bits(b))))
+        .collect();
     round_trip(ValueType::F64, &pts);
 }
 
 #[test]
 fn regular_second_data_costs_about_a_bit_per_timestamp() {
-    let pts: Vec<Point> = (0..2048).map(|i| Point::new(1_767_225_600_000_000_000 + i * 1_000_000_000, Value::F64(21.5))).collect();
+    let pts: Vec<Point> = (0..2048)
+        .map(|i| {
+            Point::new(
+                1_767_225_600_000_000_000 + i * 1_000_000_000,
+                Value::F64(21.5),
+            )
+        })
+        .collect();
     let bytes = round_trip(ValueType::F64, &pts);
     assert!(bytes.len() < 2048 / 4 + 40, "{} bytes", bytes.len());
 }
@@ -32,7 +55,12 @@ fn regular_second_data_costs_about_a_bit_per_timestamp() {
 fn snapshot_of_an_open_chunk_decodes_while_it_keeps_growing() {
     let mut e = ChunkEncoder::new(ValueType::I64);
     for i in 0..100i64 {
-        e.push(i * 7, Value::I64(i * i - 50), Quality(if i % 10 == 0 { 0x8000_0000 } else { 0 })).unwrap();
+        e.push(
+            i * 7,
+            Value::I64(i * i - 50),
+            Quality(if i % 10 == 0 { 0x8000_0000 } else { 0 }),
+        )
+        .unwrap();
         let got = decode_chunk(&e.snapshot()).unwrap();
         assert_eq!(got.len() as i64, i + 1);
         assert_eq!(got[i as usize].value, Value::I64(i * i - 50));
@@ -42,10 +70,21 @@ fn snapshot_of_an_open_chunk_decodes_while_it_keeps_growing() {
 
 #[test]
 fn every_prefix_and_every_bit_flip_is_an_error_or_a_decode_never_a_panic() {
-    let pts: Vec<Point> = (0..50).map(|i| Point::with_quality(i * 1000 + (i % 3), Value::F64(i as f64 * 0.1), Quality(i as u32 % 2))).collect();
+    let pts: Vec<Point> = (0..50)
+        .map(|i| {
+            Point::with_quality(
+                i * 1000 + (i % 3),
+                Value::F64(i as f64 * 0.1),
+                Quality(i as u32 % 2),
+            )
+        })
+        .collect();
     let bytes = encode_chunk(ValueType::F64, &pts).unwrap();
     for cut in 0..bytes.len() {
-        assert!(decode_chunk(&bytes[..cut]).is_err(), "prefix of {cut} bytes decoded");
+        assert!(
+            decode_chunk(&bytes[..cut]).is_err(),
+            "prefix of {cut} bytes decoded"
+        );
     }
     for i in 0..bytes.len() * 8 {
         let mut b = bytes.clone();

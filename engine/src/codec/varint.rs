@@ -18,12 +18,18 @@ pub fn get_varint(buf: &[u8], pos: &mut usize, what: &'static str) -> Result<u64
         let b = *buf.get(*pos).ok_or(CodecError::Truncated { what })?;
         *pos += 1;
         if i == 9 && b > 1 {
-            return Err(CodecError::Invalid { what, detail: "varint overflows 64 bits".into() });
+            return Err(CodecError::Invalid {
+                what,
+                detail: "varint overflows 64 bits".into(),
+            });
         }
         v |= ((b & 0x7f) as u64) << (7 * i);
         if b & 0x80 == 0 {
             return Ok(v);
         }
     }
-    Err(CodecError::Invalid { what, detail: "varint longer than 10 bytes".into() })
+    Err(CodecError::Invalid {
+        what,
+        detail: "varint longer than 10 bytes".into(),
+    })
 }

@@ -21,7 +21,10 @@ use crate::version::{Frozen, Version};
 #[derive(Debug)]
 pub(crate) enum Pending {
     /// A logged batch: per series id, its type and points.
-    Batch { seq: u64, writes: Vec<(u32, ValueType, Vec<Point>)> },
+    Batch {
+        seq: u64,
+        writes: Vec<(u32, ValueType, Vec<Point>)>,
+    },
     /// Freeze the active memtable here; WAL files below `wal_seq_end` are covered by it.
     Freeze { seq: u64, wal_seq_end: u64 },
 }
@@ -56,7 +59,9 @@ impl Ticket {
         if c.applied >= self.seq {
             return Some(Ok(()));
         }
-        c.poisoned.as_ref().map(|r| Err(Error::Poisoned { reason: r.clone() }))
+        c.poisoned
+            .as_ref()
+            .map(|r| Err(Error::Poisoned { reason: r.clone() }))
     }
 
     /// Blocks the calling thread until the write is acknowledged or fails.
@@ -117,24 +122,36 @@ pub(crate) fn run(inner: Arc<Inner>) {
             if must_sync {
                 wal.unsynced = false;
             }
-            (std::mem::take(&mut wal.queue), wal.writer.file_handle(), must_sync)
+            (
+                std::mem::take(&mut wal.queue),
+                wal.writer.file_handle(),
+                must_sync,
+            )
         };
         if must_sync {
             let (file, path) = file;
             let started = Instant::now();
             if let Err(e) = file.sync_data() {
-                poison(&inner, format!("fsync of WAL {} failed: {e}", path.display()));
+                poison(
+                    &inner,
+                    format!("fsync of WAL {} failed: {e}", path.display()),
+                );
                 return;
             }
             last_sync = Instant::now();
             inner.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
-            inner.stats.fsync_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            inner
+                .stats
+                .fsync_nanos
+                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }
         if let Some(last) = items.last().map(Pending::seq) {
             apply(&inner, items);
             let mut c = inner.committed.lock();
             c.applied = last;
-            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut c.wakers).into_iter().partition(|(s, _)| *s <= last);
+            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut c.wakers)
+                .into_iter()
+                .partition(|(s, _)| *s <= last);
             c.wakers = waiting;
             drop(c);
             inner.committed_cv.notify_all();
@@ -166,7 +183,10 @@ fn apply(inner: &Inner, items: Vec<Pending>) {
                 let memtable = std::mem::take(&mut *head);
                 let mut version = inner.version.write();
                 let mut next = Version::clone(&version);
-                next.frozen.push(Arc::new(Frozen { memtable, wal_seq_end }));
+                next.frozen.push(Arc::new(Frozen {
+                    memtable,
+                    wal_seq_end,
+                }));
                 *version = Arc::new(next);
             }
         }
@@ -176,7 +196,9 @@ fn apply(inner: &Inner, items: Vec<Pending>) {
 
 /// The point with the highest timestamp; the later one on ties.
 pub(crate) fn newest_point(pts: &[Point]) -> Option<Point> {
-    pts.iter().copied().reduce(|a, b| if b.ts >= a.ts { b } else { a })
+    pts.iter()
+        .copied()
+        .reduce(|a, b| if b.ts >= a.ts { b } else { a })
 }
 
 fn maybe_request_flush(inner: &Inner) {

@@ -49,7 +49,9 @@ fn flush(inner: &Arc<Inner>) -> Result<()> {
     let _one_at_a_time = inner.flush_lock.lock();
     freeze(inner)?;
     loop {
-        let Some(frozen) = inner.version.read().frozen.first().cloned() else { break };
+        let Some(frozen) = inner.version.read().frozen.first().cloned() else {
+            break;
+        };
         write_frozen(inner, &frozen)?;
     }
     Ok(())
@@ -72,7 +74,10 @@ fn freeze(inner: &Arc<Inner>) -> Result<()> {
         wal.next_seq += 1;
         wal.queue.push(Pending::Freeze { seq, wal_seq_end });
         inner.wal_cv.notify_one();
-        super::Ticket { seq, inner: inner.clone() }
+        super::Ticket {
+            seq,
+            inner: inner.clone(),
+        }
     };
     ticket.wait()
 }
@@ -86,19 +91,23 @@ fn write_frozen(inner: &Arc<Inner>, frozen: &Arc<Frozen>) -> Result<()> {
         let catalog = inner.catalog.read();
         let mut series = Vec::new();
         for (id, head) in frozen.memtable.iter() {
-            let entry = catalog
-                .by_id(id)
-                .ok_or_else(|| Error::corrupt("<head in memory>", 0, format!("unknown series id {id}")))?;
-            let chunks = head
-                .to_chunks(limits)
-                .map_err(|e| Error::corrupt("<head in memory>", 0, format!("series {}: {e}", entry.key)))?;
+            let entry = catalog.by_id(id).ok_or_else(|| {
+                Error::corrupt("<head in memory>", 0, format!("unknown series id {id}"))
+            })?;
+            let chunks = head.to_chunks(limits).map_err(|e| {
+                Error::corrupt("<head in memory>", 0, format!("series {}: {e}", entry.key))
+            })?;
             series.push((entry.clone(), chunks));
         }
         drop(catalog);
         series.sort_by(|a, b| a.0.key.cmp(&b.0.key));
         let input: Vec<SeriesChunks<'_>> = series
             .iter()
-            .map(|(e, chunks)| SeriesChunks { key: &e.key, value_type: e.value_type, chunks: chunks.clone() })
+            .map(|(e, chunks)| SeriesChunks {
+                key: &e.key,
+                value_type: e.value_type,
+                chunks: chunks.clone(),
+            })
             .collect();
         let seq = inner.next_segment_seq.fetch_add(1, Ordering::Relaxed);
         let path = write_segment(&inner.segment_dir, seq, &input)?;

@@ -127,7 +127,10 @@ pub struct Stats {
 
 impl Inner {
     fn chunk_limits(&self) -> ChunkLimits {
-        ChunkLimits { max_points: self.opts.chunk_max_points, max_bytes: self.opts.chunk_max_bytes }
+        ChunkLimits {
+            max_points: self.opts.chunk_max_points,
+            max_bytes: self.opts.chunk_max_bytes,
+        }
     }
 
     fn request_flush(&self) {
@@ -140,7 +143,9 @@ impl Inner {
 
     fn check_writable(&self) -> Result<()> {
         if let Some(reason) = &self.committed.lock().poisoned {
-            return Err(Error::Poisoned { reason: reason.clone() });
+            return Err(Error::Poisoned {
+                reason: reason.clone(),
+            });
         }
         Ok(())
     }
@@ -168,7 +173,11 @@ impl Engine {
         let catalog = self.inner.catalog.read();
         let mut out: Vec<SeriesInfo> = catalog
             .iter()
-            .map(|e| SeriesInfo { key: e.key.clone(), value_type: e.value_type, latest: e.latest() })
+            .map(|e| SeriesInfo {
+                key: e.key.clone(),
+                value_type: e.value_type,
+                latest: e.latest(),
+            })
             .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         out
@@ -196,7 +205,11 @@ impl Engine {
     /// Flushes (when the options say so), stops the background threads and releases the
     /// folder lock. Every acknowledged point is on disk afterwards whatever the options.
     pub fn close(mut self) -> Result<()> {
-        let flushed = if self.inner.opts.flush_on_close { self.flush() } else { Ok(()) };
+        let flushed = if self.inner.opts.flush_on_close {
+            self.flush()
+        } else {
+            Ok(())
+        };
         let stopped = self.shutdown();
         flushed.and(stopped)
     }
@@ -218,7 +231,9 @@ impl Engine {
         }
         for t in self.threads.drain(..) {
             if t.join().is_err() {
-                return Err(Error::Poisoned { reason: "a background thread panicked".into() });
+                return Err(Error::Poisoned {
+                    reason: "a background thread panicked".into(),
+                });
             }
         }
         let wal = self.inner.wal.lock();

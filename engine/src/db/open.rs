@@ -33,7 +33,10 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
     let segments = open_segments(&segment_dir, &mut catalog)?;
     let next_segment_seq = segments.last().map_or(1, |s| s.seq() + 1);
 
-    let limits = ChunkLimits { max_points: opts.chunk_max_points, max_bytes: opts.chunk_max_bytes };
+    let limits = ChunkLimits {
+        max_points: opts.chunk_max_points,
+        max_bytes: opts.chunk_max_bytes,
+    };
     let mut head = Memtable::default();
     let mut replayed = 0usize;
     let last_wal = recovery::replay(&wal_dir, |file| {
@@ -46,7 +49,10 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
                         return Err(Error::corrupt(
                             &file.path,
                             0,
-                            format!("series {} defined as {} but stored as {}", def.key, def.value_type, e.value_type),
+                            format!(
+                                "series {} defined as {} but stored as {}",
+                                def.key, def.value_type, e.value_type
+                            ),
                         ))
                     }
                     Some(e) => e.clone(),
@@ -56,10 +62,18 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
             }
             for (local_id, points) in &rec.writes {
                 let Some(&(id, vt)) = local.get(local_id) else {
-                    return Err(Error::corrupt(&file.path, 0, format!("record uses undefined series id {local_id}")));
+                    return Err(Error::corrupt(
+                        &file.path,
+                        0,
+                        format!("record uses undefined series id {local_id}"),
+                    ));
                 };
                 if let Some(p) = points.iter().find(|p| p.value.value_type() != vt) {
-                    return Err(Error::corrupt(&file.path, 0, format!("point at {} has the wrong type", p.ts)));
+                    return Err(Error::corrupt(
+                        &file.path,
+                        0,
+                        format!("point at {} has the wrong type", p.ts),
+                    ));
                 }
                 head.apply(id, vt, points, limits);
                 if let (Some(e), Some(p)) = (catalog.by_id(id), commit::newest_point(points)) {
@@ -87,14 +101,23 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
         opts,
         _lock: lock,
         catalog: RwLock::new(catalog),
-        wal: Mutex::new(WalState { writer, queue: Vec::new(), next_seq: 1, unsynced: false, shutdown: false }),
+        wal: Mutex::new(WalState {
+            writer,
+            queue: Vec::new(),
+            next_seq: 1,
+            unsynced: false,
+            shutdown: false,
+        }),
         wal_cv: Condvar::new(),
         committed: Mutex::new(Committed::default()),
         committed_cv: Condvar::new(),
         head: RwLock::new(head),
         head_bytes: AtomicUsize::new(head_bytes),
         wal_bytes: AtomicU64::new(wal_bytes),
-        version: RwLock::new(Arc::new(Version { segments, frozen: Vec::new() })),
+        version: RwLock::new(Arc::new(Version {
+            segments,
+            frozen: Vec::new(),
+        })),
         flush_lock: Mutex::new(()),
         flush_wanted: Mutex::new(FlushSignal::default()),
         flush_cv: Condvar::new(),
@@ -108,8 +131,15 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
             .spawn(move || f(inner))
             .map_err(|e| Error::io("spawn thread", dir, e))
     };
-    let threads = vec![spawn("lodestone-commit", commit::run)?, spawn("lodestone-flush", flush::run)?];
-    Ok(Engine { inner, threads, closed: false })
+    let threads = vec![
+        spawn("lodestone-commit", commit::run)?,
+        spawn("lodestone-flush", flush::run)?,
+    ];
+    Ok(Engine {
+        inner,
+        threads,
+        closed: false,
+    })
 }
 
 /// Opens every segment in sequence order, registers its series, and takes the latest point
@@ -145,7 +175,10 @@ fn open_segments(dir: &Path, catalog: &mut Catalog) -> Result<Vec<Arc<Segment>>>
                     return Err(Error::corrupt(
                         &path,
                         0,
-                        format!("series {key} stored as {} here but {} in an older segment", si.value_type, e.value_type),
+                        format!(
+                            "series {key} stored as {} here but {} in an older segment",
+                            si.value_type, e.value_type
+                        ),
                     ))
                 }
                 Some(e) => e.clone(),
@@ -163,4 +196,3 @@ fn open_segments(dir: &Path, catalog: &mut Catalog) -> Result<Vec<Arc<Segment>>>
     }
     Ok(segments)
 }
-

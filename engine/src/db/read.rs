@@ -25,14 +25,17 @@ impl Engine {
             .read()
             .get(key)
             .cloned()
-            .ok_or_else(|| Error::UnknownSeries { series: key.to_string() })?;
+            .ok_or_else(|| Error::UnknownSeries {
+                series: key.to_string(),
+            })?;
         // Copy the active head and take the version under the head lock: a freeze moves
         // data from one to the other under the write side of that lock.
         let (active, version) = {
             let head = inner.head.read();
             let mut pts = Vec::new();
             if let Some(h) = head.get(entry.id) {
-                h.read_range(start, end, &mut pts).map_err(|e| head_damage(e.to_string()))?;
+                h.read_range(start, end, &mut pts)
+                    .map_err(|e| head_damage(e.to_string()))?;
             }
             (pts, inner.version.read().clone())
         };
@@ -43,7 +46,8 @@ impl Engine {
         for frozen in &version.frozen {
             if let Some(h) = frozen.memtable.get(entry.id) {
                 let mut pts = Vec::new();
-                h.read_range(start, end, &mut pts).map_err(|e| head_damage(e.to_string()))?;
+                h.read_range(start, end, &mut pts)
+                    .map_err(|e| head_damage(e.to_string()))?;
                 sources.push(pts);
             }
         }
@@ -55,21 +59,33 @@ impl Engine {
     /// memory. `Ok(None)` never happens for a known series; unknown series are an error.
     pub fn latest(&self, key: &SeriesKey) -> Result<Option<Point>> {
         let catalog = self.inner.catalog.read();
-        let entry = catalog.get(key).ok_or_else(|| Error::UnknownSeries { series: key.to_string() })?;
+        let entry = catalog.get(key).ok_or_else(|| Error::UnknownSeries {
+            series: key.to_string(),
+        })?;
         Ok(entry.latest())
     }
 }
 
 fn read_segment(seg: &Arc<Segment>, key: &SeriesKey, start: i64, end: i64) -> Result<Vec<Point>> {
     let mut pts = Vec::new();
-    let Some(si) = seg.get(key) else { return Ok(pts) };
-    for m in si.chunks.iter().filter(|m| m.max_ts >= start && m.min_ts < end) {
+    let Some(si) = seg.get(key) else {
+        return Ok(pts);
+    };
+    for m in si
+        .chunks
+        .iter()
+        .filter(|m| m.max_ts >= start && m.min_ts < end)
+    {
         let bytes = seg.chunk_bytes(m)?;
         let before = pts.len();
         decode_chunk_into(bytes, &mut pts)
             .map_err(|e| Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}")))?;
         if pts.len() - before != m.count as usize {
-            return Err(Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: point count differs from the index")));
+            return Err(Error::corrupt(
+                seg.path(),
+                m.offset,
+                format!("chunk of {key}: point count differs from the index"),
+            ));
         }
     }
     pts.retain(|p| p.ts >= start && p.ts < end);

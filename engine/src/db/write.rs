@@ -35,14 +35,25 @@ impl Engine {
         let inner = &self.inner;
         inner.check_writable()?;
         if batch.is_empty() {
-            return Err(Error::InvalidBatch { reason: "batch holds no series".into() });
+            return Err(Error::InvalidBatch {
+                reason: "batch holds no series".into(),
+            });
         }
-        let frozen: usize = inner.version.read().frozen.iter().map(|f| f.memtable.mem_bytes()).sum();
+        let frozen: usize = inner
+            .version
+            .read()
+            .frozen
+            .iter()
+            .map(|f| f.memtable.mem_bytes())
+            .sum();
         let head = inner.head_bytes.load(Ordering::Relaxed) + frozen;
         if head > inner.opts.head_max_bytes {
             inner.request_flush();
             return Err(Error::Overloaded {
-                what: format!("head holds {head} bytes, limit {}; flush is behind", inner.opts.head_max_bytes),
+                what: format!(
+                    "head holds {head} bytes, limit {}; flush is behind",
+                    inner.opts.head_max_bytes
+                ),
             });
         }
         let resolved = resolve(inner, batch)?;
@@ -62,7 +73,10 @@ impl Engine {
                 defs.push((id, vt, key));
             }
         }
-        let refs: Vec<(u32, ValueType, &[Point])> = writes.iter().map(|(i, t, p)| (*i, *t, p.as_slice())).collect();
+        let refs: Vec<(u32, ValueType, &[Point])> = writes
+            .iter()
+            .map(|(i, t, p)| (*i, *t, p.as_slice()))
+            .collect();
         let mut payload = Vec::with_capacity(64 + batch.len() * crate::wal::record::POINT_LEN);
         encode_batch(defs.iter().copied(), &refs, &mut payload);
         if let Err(e) = wal.writer.append(&payload) {
@@ -82,7 +96,10 @@ impl Engine {
         inner.wal_bytes.store(wal.writer.size(), Ordering::Relaxed);
         inner.wal_cv.notify_one();
         drop(wal);
-        Ok(Ticket { seq, inner: inner.clone() })
+        Ok(Ticket {
+            seq,
+            inner: inner.clone(),
+        })
     }
 }
 
@@ -94,7 +111,11 @@ fn resolve(inner: &super::Inner, batch: &WriteBatch) -> Result<Vec<(u32, ValueTy
     {
         let catalog = inner.catalog.read();
         let checked = check_types(&catalog, batch)?;
-        if let Some(all_known) = checked.iter().map(|&(id, vt)| id.map(|id| (id, vt))).collect() {
+        if let Some(all_known) = checked
+            .iter()
+            .map(|&(id, vt)| id.map(|id| (id, vt)))
+            .collect()
+        {
             return Ok(all_known);
         }
     }
@@ -117,7 +138,9 @@ fn check_types(catalog: &Catalog, batch: &WriteBatch) -> Result<Vec<(Option<u32>
     let mut out = Vec::with_capacity(batch.entries().len());
     for (key, points) in batch.entries() {
         let Some(first) = points.first() else {
-            return Err(Error::InvalidBatch { reason: format!("series {key} has no points") });
+            return Err(Error::InvalidBatch {
+                reason: format!("series {key} has no points"),
+            });
         };
         let known = catalog.get(key);
         let expected = match (known, new_types.get(key)) {
@@ -125,7 +148,11 @@ fn check_types(catalog: &Catalog, batch: &WriteBatch) -> Result<Vec<(Option<u32>
             (None, Some(t)) => *t,
             (None, None) => first.value.value_type(),
         };
-        if let Some((index, p)) = points.iter().enumerate().find(|(_, p)| p.value.value_type() != expected) {
+        if let Some((index, p)) = points
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.value.value_type() != expected)
+        {
             return Err(Error::TypeMismatch {
                 series: key.to_string(),
                 index,

@@ -29,7 +29,9 @@ pub struct ClosedChunk {
 impl ClosedChunk {
     /// Builds a closed chunk from sorted, de-duplicated points of one type.
     pub fn encode(vt: ValueType, points: &[Point]) -> Result<Option<ClosedChunk>, CodecError> {
-        let (Some(first), Some(last)) = (points.first(), points.last()) else { return Ok(None) };
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            return Ok(None);
+        };
         Ok(Some(ClosedChunk {
             bytes: encode_chunk(vt, points)?.into(),
             count: points.len() as u32,
@@ -77,7 +79,9 @@ impl SeriesHead {
     }
 
     fn last_in_order_ts(&self) -> Option<i64> {
-        self.open.last_ts().or_else(|| self.closed.last().map(|c| c.max_ts))
+        self.open
+            .last_ts()
+            .or_else(|| self.closed.last().map(|c| c.max_ts))
     }
 
     /// Adds one point. Its type has been checked by the caller.
@@ -98,14 +102,21 @@ impl SeriesHead {
 
     fn close_open(&mut self) {
         let open = std::mem::replace(&mut self.open, ChunkEncoder::new(self.vt));
-        let (Some(min_ts), Some(max_ts), Some(last)) = (open.first_ts(), open.last_ts(), open.last_point())
+        let (Some(min_ts), Some(max_ts), Some(last)) =
+            (open.first_ts(), open.last_ts(), open.last_point())
         else {
             return;
         };
         let count = open.len() as u32;
         let bytes: Arc<[u8]> = open.finish().into();
         self.closed_bytes += bytes.len();
-        self.closed.push(ClosedChunk { bytes, count, min_ts, max_ts, last });
+        self.closed.push(ClosedChunk {
+            bytes,
+            count,
+            min_ts,
+            max_ts,
+            last,
+        });
     }
 
     /// Appends the points with `start <= ts < end` to `out`, sorted, newest write winning.
@@ -117,9 +128,18 @@ impl SeriesHead {
     }
 
     /// Appends the points with `first <= ts <= last` to `out`, sorted, newest write winning.
-    fn read_inclusive(&self, first: i64, last: i64, out: &mut Vec<Point>) -> Result<(), CodecError> {
+    fn read_inclusive(
+        &self,
+        first: i64,
+        last: i64,
+        out: &mut Vec<Point>,
+    ) -> Result<(), CodecError> {
         let mut in_order = Vec::new();
-        for c in self.closed.iter().filter(|c| c.max_ts >= first && c.min_ts <= last) {
+        for c in self
+            .closed
+            .iter()
+            .filter(|c| c.max_ts >= first && c.min_ts <= last)
+        {
             decode_chunk_into(&c.bytes, &mut in_order)?;
         }
         let open_overlaps = self.open.last_ts().is_some_and(|t| t >= first)
@@ -139,7 +159,10 @@ impl SeriesHead {
 
     /// The newest point by timestamp.
     pub fn latest(&self) -> Option<Point> {
-        let in_order = self.open.last_point().or_else(|| self.closed.last().map(|c| c.last));
+        let in_order = self
+            .open
+            .last_point()
+            .or_else(|| self.closed.last().map(|c| c.last));
         let late = self
             .ooo
             .last_key_value()
@@ -155,11 +178,19 @@ impl SeriesHead {
     pub fn to_chunks(&self, limits: ChunkLimits) -> Result<Vec<ClosedChunk>, CodecError> {
         if self.ooo.is_empty() {
             let mut chunks = self.closed.clone();
-            if let (Some(min_ts), Some(max_ts), Some(last)) =
-                (self.open.first_ts(), self.open.last_ts(), self.open.last_point())
-            {
+            if let (Some(min_ts), Some(max_ts), Some(last)) = (
+                self.open.first_ts(),
+                self.open.last_ts(),
+                self.open.last_point(),
+            ) {
                 let bytes: Arc<[u8]> = self.open.snapshot().into();
-                chunks.push(ClosedChunk { bytes, count: self.open.len() as u32, min_ts, max_ts, last });
+                chunks.push(ClosedChunk {
+                    bytes,
+                    count: self.open.len() as u32,
+                    min_ts,
+                    max_ts,
+                    last,
+                });
             }
             return Ok(chunks);
         }

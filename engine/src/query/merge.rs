@@ -55,15 +55,20 @@ pub fn merge_newer_wins(older: Vec<Point>, newer: Vec<Point>) -> Vec<Point> {
 /// (the common case: flushes of data arriving in order) are concatenated in linear time;
 /// otherwise one stable sort keeps the cost at O(n log n) however many sources overlap.
 pub fn merge_sources(sources: Vec<Vec<Point>>) -> Vec<Point> {
-    let mut sources: Vec<(usize, Vec<Point>)> =
-        sources.into_iter().enumerate().filter(|(_, s)| !s.is_empty()).collect();
+    let mut sources: Vec<(usize, Vec<Point>)> = sources
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .collect();
     match sources.len() {
         0 => return Vec::new(),
         1 => return sources.pop().map(|(_, s)| s).unwrap_or_default(),
         _ => {}
     }
     sources.sort_by_key(|(_, s)| s[0].ts);
-    let disjoint = sources.windows(2).all(|w| w[0].1[w[0].1.len() - 1].ts < w[1].1[0].ts);
+    let disjoint = sources
+        .windows(2)
+        .all(|w| w[0].1[w[0].1.len() - 1].ts < w[1].1[0].ts);
     let total = sources.iter().map(|(_, s)| s.len()).sum();
     if disjoint {
         let mut out = Vec::with_capacity(total);
@@ -88,26 +93,45 @@ mod tests {
     use crate::point::Value;
 
     fn pts(v: &[(i64, i64)]) -> Vec<Point> {
-        v.iter().map(|&(t, x)| Point::new(t, Value::I64(x))).collect()
+        v.iter()
+            .map(|&(t, x)| Point::new(t, Value::I64(x)))
+            .collect()
     }
 
     #[test]
     fn newer_wins_on_equal_timestamps_and_order_is_kept() {
-        let got = merge_newer_wins(pts(&[(1, 1), (3, 1), (5, 1)]), pts(&[(3, 2), (4, 2), (9, 2)]));
+        let got = merge_newer_wins(
+            pts(&[(1, 1), (3, 1), (5, 1)]),
+            pts(&[(3, 2), (4, 2), (9, 2)]),
+        );
         assert_eq!(got, pts(&[(1, 1), (3, 2), (4, 2), (5, 1), (9, 2)]));
     }
 
     #[test]
     fn many_sources_merge_with_the_newest_winning_whatever_their_order_in_time() {
-        let sources = vec![pts(&[(5, 1), (6, 1)]), pts(&[(1, 2), (2, 2)]), pts(&[(2, 3), (6, 3)]), vec![]];
-        assert_eq!(merge_sources(sources), pts(&[(1, 2), (2, 3), (5, 1), (6, 3)]));
+        let sources = vec![
+            pts(&[(5, 1), (6, 1)]),
+            pts(&[(1, 2), (2, 2)]),
+            pts(&[(2, 3), (6, 3)]),
+            vec![],
+        ];
+        assert_eq!(
+            merge_sources(sources),
+            pts(&[(1, 2), (2, 3), (5, 1), (6, 3)])
+        );
         let disjoint = vec![pts(&[(9, 1)]), pts(&[(1, 2)]), pts(&[(4, 3)])];
         assert_eq!(merge_sources(disjoint), pts(&[(1, 2), (4, 3), (9, 1)]));
     }
 
     #[test]
     fn disjoint_sources_are_concatenated_in_time_order() {
-        assert_eq!(merge_newer_wins(pts(&[(5, 1)]), pts(&[(1, 2)])), pts(&[(1, 2), (5, 1)]));
-        assert_eq!(merge_newer_wins(pts(&[(1, 1)]), pts(&[(5, 2)])), pts(&[(1, 1), (5, 2)]));
+        assert_eq!(
+            merge_newer_wins(pts(&[(5, 1)]), pts(&[(1, 2)])),
+            pts(&[(1, 2), (5, 1)])
+        );
+        assert_eq!(
+            merge_newer_wins(pts(&[(1, 1)]), pts(&[(5, 2)])),
+            pts(&[(1, 1), (5, 2)])
+        );
     }
 }

@@ -92,7 +92,11 @@ impl Footer {
         if crc != crc32(&buf[..20]) {
             return Err("segment footer checksum mismatch");
         }
-        Ok(Footer { index_offset, index_len, index_crc })
+        Ok(Footer {
+            index_offset,
+            index_len,
+            index_crc,
+        })
     }
 }
 

@@ -57,10 +57,17 @@ impl Segment {
         }
         let (version, found) = parse_header(&map[..HEADER_LEN]).map_err(|w| bad(0, w))?;
         if version == 0 || version > VERSION {
-            return Err(Error::UnsupportedVersion { path: path.into(), version, supported: VERSION });
+            return Err(Error::UnsupportedVersion {
+                path: path.into(),
+                version,
+                supported: VERSION,
+            });
         }
         if found != seq {
-            return Err(bad(0, &format!("header names segment {found}, expected {seq}")));
+            return Err(bad(
+                0,
+                &format!("header names segment {found}, expected {seq}"),
+            ));
         }
         let footer_at = map.len() - FOOTER_LEN;
         let footer = Footer::parse(&map[footer_at..]).map_err(|w| bad(footer_at, w))?;
@@ -75,7 +82,12 @@ impl Segment {
         }
         let index = parse_index(index_bytes, at as u64)
             .map_err(|(off, what)| Error::corrupt(path, off, what))?;
-        Ok(Segment { path: path.to_path_buf(), seq, map, index })
+        Ok(Segment {
+            path: path.to_path_buf(),
+            seq,
+            map,
+            index,
+        })
     }
 
     /// The file.
@@ -109,7 +121,10 @@ impl Segment {
         let start = meta.offset as usize;
         let data = start + BLOCK_HEADER_LEN;
         let end = data + meta.len as usize;
-        let block = self.map.get(start..end).ok_or_else(|| bad("chunk block out of bounds"))?;
+        let block = self
+            .map
+            .get(start..end)
+            .ok_or_else(|| bad("chunk block out of bounds"))?;
         let len = u32::from_le_bytes([block[0], block[1], block[2], block[3]]);
         let crc = u32::from_le_bytes([block[4], block[5], block[6], block[7]]);
         if len != meta.len {
@@ -123,7 +138,10 @@ impl Segment {
     }
 }
 
-fn parse_index(buf: &[u8], base: u64) -> std::result::Result<HashMap<SeriesKey, SeriesIndex>, (u64, String)> {
+fn parse_index(
+    buf: &[u8],
+    base: u64,
+) -> std::result::Result<HashMap<SeriesKey, SeriesIndex>, (u64, String)> {
     let mut r = Reader::new(buf);
     let at = |r: &Reader<'_>| base + r.position() as u64;
     let short = |r: &Reader<'_>| (at(r), "segment index ends early".to_string());
@@ -147,13 +165,20 @@ fn parse_index(buf: &[u8], base: u64) -> std::result::Result<HashMap<SeriesKey, 
             let m = get_chunk_entry(&mut r).map_err(|_| short(&r))?;
             let in_blocks = m.offset >= HEADER_LEN as u64
                 && m.offset + BLOCK_HEADER_LEN as u64 + m.len as u64 <= base;
-            if !in_blocks || m.count == 0 || m.min_ts > m.max_ts || prev_max.is_some_and(|p| p >= m.min_ts) {
+            if !in_blocks
+                || m.count == 0
+                || m.min_ts > m.max_ts
+                || prev_max.is_some_and(|p| p >= m.min_ts)
+            {
                 return Err((entry_at, format!("chunk entry of {key} is inconsistent")));
             }
             prev_max = Some(m.max_ts);
             chunks.push(m);
         }
-        if index.insert(key.clone(), SeriesIndex { value_type, chunks }).is_some() {
+        if index
+            .insert(key.clone(), SeriesIndex { value_type, chunks })
+            .is_some()
+        {
             return Err((key_at, format!("series {key} listed twice")));
         }
     }

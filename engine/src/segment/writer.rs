@@ -69,9 +69,15 @@ pub fn write_segment(dir: &Path, seq: u64, series: &[SeriesChunks<'_>]) -> Resul
         }
     }
     w.write_all(&index).map_err(io)?;
-    let footer = Footer { index_offset: offset, index_len: index.len() as u64, index_crc: crc32(&index) };
+    let footer = Footer {
+        index_offset: offset,
+        index_len: index.len() as u64,
+        index_crc: crc32(&index),
+    };
     w.write_all(&footer.encode()).map_err(io)?;
-    let file = w.into_inner().map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+    let file = w
+        .into_inner()
+        .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
     drop(file);
     std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;

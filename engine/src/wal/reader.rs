@@ -48,12 +48,20 @@ pub struct WalFile {
 pub fn read_file(path: &Path, seq: u64, is_last: bool) -> Result<WalFile> {
     let buf = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
     let damaged = |offset: usize, what: String| Error::corrupt(path, offset as u64, what);
-    let mut out = WalFile { path: path.to_path_buf(), seq, records: Vec::new(), tail: Tail::Clean };
+    let mut out = WalFile {
+        path: path.to_path_buf(),
+        seq,
+        records: Vec::new(),
+        tail: Tail::Clean,
+    };
 
     match parse_file_header(&buf) {
         Ok(found) if found == seq => {}
         Ok(found) => {
-            return Err(damaged(0, format!("header names WAL file {found}, expected {seq}")));
+            return Err(damaged(
+                0,
+                format!("header names WAL file {found}, expected {seq}"),
+            ));
         }
         Err(HeaderError::Version(v)) => {
             return Err(Error::UnsupportedVersion {
@@ -96,9 +104,15 @@ pub fn read_file(path: &Path, seq: u64, is_last: bool) -> Result<WalFile> {
             ));
         }
         if !is_last {
-            return Err(damaged(pos, format!("{reason} in a WAL file that is not the newest")));
+            return Err(damaged(
+                pos,
+                format!("{reason} in a WAL file that is not the newest"),
+            ));
         }
-        out.tail = Tail::Torn { offset: pos as u64, reason };
+        out.tail = Tail::Torn {
+            offset: pos as u64,
+            reason,
+        };
         return Ok(out);
     }
     Ok(out)

@@ -190,7 +190,11 @@ pub fn decode_batch(payload: &[u8]) -> Result<BatchRecord, String> {
         let value_type = read_type(&mut r)?;
         let key = SeriesKey::decode(&mut r)
             .map_err(|e| e.unwrap_or_else(|| "series key ends early".into()))?;
-        rec.defs.push(SeriesDef { id, value_type, key });
+        rec.defs.push(SeriesDef {
+            id,
+            value_type,
+            key,
+        });
     }
     let n_writes = r.u32().map_err(short)? as usize;
     for _ in 0..n_writes {
@@ -205,12 +209,19 @@ pub fn decode_batch(payload: &[u8]) -> Result<BatchRecord, String> {
             let ts = r.i64().map_err(short)?;
             let bits = r.u64().map_err(short)?;
             let q = r.u32().map_err(short)?;
-            points.push(Point::with_quality(ts, Value::from_bits(vt, bits), Quality(q)));
+            points.push(Point::with_quality(
+                ts,
+                Value::from_bits(vt, bits),
+                Quality(q),
+            ));
         }
         rec.writes.push((id, points));
     }
     if r.remaining() != 0 {
-        return Err(format!("{} trailing bytes after batch record", r.remaining()));
+        return Err(format!(
+            "{} trailing bytes after batch record",
+            r.remaining()
+        ));
     }
     Ok(rec)
 }
@@ -239,7 +250,10 @@ mod tests {
         let mut buf = Vec::new();
         frame(b"payload", &mut buf);
         buf[1] ^= 0x40;
-        assert_eq!(parse_frame(&buf), Frame::Bad("record header checksum mismatch"));
+        assert_eq!(
+            parse_frame(&buf),
+            Frame::Bad("record header checksum mismatch")
+        );
     }
 
     #[test]
@@ -250,9 +264,20 @@ mod tests {
             Point::with_quality(i64::MAX, Value::F64(-0.0), Quality::BAD),
         ];
         let mut buf = Vec::new();
-        encode_batch([(7, ValueType::F64, &key)].into_iter(), &[(7, ValueType::F64, &pts)], &mut buf);
+        encode_batch(
+            [(7, ValueType::F64, &key)].into_iter(),
+            &[(7, ValueType::F64, &pts)],
+            &mut buf,
+        );
         let rec = decode_batch(&buf).unwrap();
-        assert_eq!(rec.defs, vec![SeriesDef { id: 7, value_type: ValueType::F64, key }]);
+        assert_eq!(
+            rec.defs,
+            vec![SeriesDef {
+                id: 7,
+                value_type: ValueType::F64,
+                key
+            }]
+        );
         assert_eq!(rec.writes, vec![(7, pts)]);
         assert!(decode_batch(&buf[..buf.len() - 1]).is_err());
     }

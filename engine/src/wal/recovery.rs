@@ -27,7 +27,9 @@ pub fn list_files(dir: &Path) -> Result<Vec<u64>> {
 /// next open sees a clean log. Returns the highest sequence number seen (0 when none).
 pub fn replay(dir: &Path, mut apply: impl FnMut(&WalFile) -> Result<()>) -> Result<u64> {
     let seqs = list_files(dir)?;
-    let Some(&last) = seqs.last() else { return Ok(0) };
+    let Some(&last) = seqs.last() else {
+        return Ok(0);
+    };
     for &seq in &seqs {
         let path = super::file_path(dir, seq);
         let file = read_file(&path, seq, seq == last)?;
@@ -40,7 +42,8 @@ pub fn replay(dir: &Path, mut apply: impl FnMut(&WalFile) -> Result<()>) -> Resu
                     .write(true)
                     .open(&path)
                     .map_err(|e| Error::io("open", &path, e))?;
-                f.set_len(offset).map_err(|e| Error::io("truncate", &path, e))?;
+                f.set_len(offset)
+                    .map_err(|e| Error::io("truncate", &path, e))?;
                 f.sync_all().map_err(|e| Error::io("fsync", &path, e))?;
             }
             Tail::NoHeader => {

@@ -34,7 +34,8 @@ impl WalWriter {
             .open(&path)
             .map_err(|e| Error::io("create", &path, e))?;
         let header = file_header(seq);
-        file.write_all(&header).map_err(|e| Error::io("write", &path, e))?;
+        file.write_all(&header)
+            .map_err(|e| Error::io("write", &path, e))?;
         file.sync_all().map_err(|e| Error::io("fsync", &path, e))?;
         sync_dir(dir)?;
         Ok(WalWriter {
@@ -101,7 +102,9 @@ impl WalWriter {
 
     /// fsyncs the current file.
     pub fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| Error::io("fsync", &self.path, e))
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("fsync", &self.path, e))
     }
 
     /// Makes the current file durable and switches to a new file with the next sequence
