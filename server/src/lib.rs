@@ -1,0 +1,11 @@
+//! The Lodestone server: runs the storage engine behind network endpoints.
+//!
+//! The server is a function of already-bound listeners and a shutdown future
+//! ([`serve::run`]), so tests bind port 0 and run it in-process, and `main` only parses
+//! settings, binds, and waits for a signal.
+
+pub mod http;
+pub mod metrics;
+pub mod serve;
+pub mod settings;
+pub mod shutdown;
