@@ -52,7 +52,7 @@ pub fn batch_points(s: usize, n: u64) -> Vec<Point> {
             Point::with_quality(ts, value_at(s, ts), quality_of(n))
         })
         .collect();
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         pts.reverse();
     }
     pts
