@@ -1,1 +1,67 @@
-//! Lodestone protocol (placeholder until the server work lands).
+//! The Lodestone wire protocol, package `lodestone.v1`: the protobuf definitions in
+//! `proto/lodestone/v1/` and the Rust types generated from them at build time.
+//!
+//! This crate knows nothing of storage: converting to engine types is the server's job, in one
+//! module, so that protobuf types never enter the engine.
+
+/// Generated types of package `lodestone.v1`.
+pub mod v1 {
+    #![allow(missing_docs, clippy::all)]
+    include!(concat!(env!("OUT_DIR"), "/lodestone.v1.rs"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::v1::{point, Point, SeriesKey, SeriesPoints, WriteRequest};
+    use prost::Message;
+
+    #[test]
+    fn a_write_request_round_trips_through_the_wire_format_bit_exact() {
+        let nan = f64::from_bits(0x7ff8_0000_dead_beef);
+        let req = WriteRequest {
+            sequence: 7,
+            series: vec![SeriesPoints {
+                series: Some(SeriesKey {
+                    name: "flow".into(),
+                    labels: vec![],
+                }),
+                points: vec![
+                    Point {
+                        ts_ns: -1,
+                        value: Some(point::Value::F64(nan)),
+                        quality: 0x8000_0000,
+                    },
+                    Point {
+                        ts_ns: i64::MAX,
+                        value: Some(point::Value::F64(-0.0)),
+                        quality: 0,
+                    },
+                    Point {
+                        ts_ns: 0,
+                        value: Some(point::Value::I64(i64::MIN)),
+                        quality: 0,
+                    },
+                ],
+            }],
+        };
+        let bytes = req.encode_to_vec();
+        let back = WriteRequest::decode(bytes.as_slice()).expect("decode");
+        let bits = |p: &Point| match p.value {
+            Some(point::Value::F64(v)) => v.to_bits(),
+            Some(point::Value::I64(v)) => v as u64,
+            _ => 0,
+        };
+        let (a, b) = (&req.series[0].points, &back.series[0].points);
+        assert_eq!(
+            a.iter().map(bits).collect::<Vec<_>>(),
+            b.iter().map(bits).collect::<Vec<_>>()
+        );
+        assert_eq!(back.sequence, 7);
+        assert_eq!(b[0].quality, 0x8000_0000);
+    }
+
+    #[test]
+    fn garbage_bytes_are_a_decode_error_not_a_panic() {
+        assert!(WriteRequest::decode(&[0xff, 0xff, 0xff, 0xff, 0x0f][..]).is_err());
+    }
+}
