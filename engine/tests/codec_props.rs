@@ -71,6 +71,25 @@ proptest! {
     }
 
     #[test]
+    fn increasing_timestamps_sharing_a_unit_round_trip_exact(
+        start in any::<i64>(),
+        unit in prop_oneof![Just(1u64), Just(1_000), Just(1_000_000), 1u64..5_000_000],
+        steps in prop::collection::vec(1u64..3_000, 2..400),
+    ) {
+        let mut t = start;
+        let mut pts = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            pts.push(Point::new(t, Value::I64(i as i64)));
+            match t.checked_add((step * unit) as i64) {
+                Some(next) => t = next,
+                None => break,
+            }
+        }
+        let bytes = encode_chunk(ValueType::I64, &pts).unwrap();
+        assert_same(&decode_chunk(&bytes).unwrap(), &pts)?;
+    }
+
+    #[test]
     fn booleans_round_trip(ts in timestamps(300), vals in prop::collection::vec(any::<bool>(), 300)) {
         let pts: Vec<Point> = ts.iter().zip(&vals).map(|(&t, &v)| Point::new(t, Value::Bool(v))).collect();
         let bytes = encode_chunk(ValueType::Bool, &pts).unwrap();

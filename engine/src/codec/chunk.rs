@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! encoding u8 (1 = Gorilla) │ value_type u8 │ count varint │ ts_len varint │ val_len varint │
+//! ts_unit varint │ [ts_base i64 LE, only when ts_unit > 1] │
 //! timestamp stream (ts_len bytes) │ value stream (val_len bytes) │ quality stream (rest)
 //! ```
+//! - timestamps are `ts_base + k * ts_unit` (wrapping) for the coded sequence `k`; a finished
+//!   chunk whose timestamps share a unit (whole milliseconds, whole seconds) codes them in it;
 //! - timestamp stream: delta-of-delta, [`dod::TIMESTAMP_WIDTHS`] buckets, bit-packed, MSB first;
 //! - value stream: f64 → Gorilla XOR ([`float`]); i64 → delta-of-delta with
 //!   [`dod::INTEGER_WIDTHS`]; bool → one bit each; zero-padded to a whole byte;
@@ -35,6 +38,10 @@ pub struct ChunkHeader {
     pub ts_len: u32,
     /// Length of the value stream.
     pub val_len: u32,
+    /// Timestamps are `ts_base + k * ts_unit` for the coded `k` (unit 1, base 0: coded as is).
+    pub ts_unit: u64,
+    /// See `ts_unit`.
+    pub ts_base: i64,
     /// Offset of the timestamp stream (the header's length).
     pub body_offset: u32,
 }
@@ -52,6 +59,45 @@ pub struct ChunkEncoder {
     count: u32,
     first_ts: i64,
     last_bool: bool,
+    unit: TimeUnit,
+}
+
+/// What the encoder learns about its timestamps as they arrive, so that closing a chunk only
+/// re-codes timestamps when a common unit will pay: strictly increasing (so offsets from the
+/// first timestamp cannot wrap), their deltas' greatest common divisor, and how often the
+/// delta changed (each change is a delta-of-delta that a coarser unit makes smaller).
+#[derive(Debug, Clone, Copy)]
+struct TimeUnit {
+    increasing: bool,
+    gcd: u64,
+    prev_delta: u64,
+    changes: u32,
+}
+
+impl TimeUnit {
+    /// Fewer delta changes than this: the 9 header bytes would eat the gain.
+    const MIN_CHANGES: u32 = 16;
+
+    #[inline(always)]
+    fn observe(&mut self, prev: Option<i64>, ts: i64) {
+        let Some(prev) = prev else { return };
+        if ts <= prev {
+            self.increasing = false;
+            return;
+        }
+        let delta = ts.wrapping_sub(prev) as u64;
+        if delta != self.prev_delta {
+            self.changes += 1;
+            self.prev_delta = delta;
+            if self.gcd != 1 {
+                self.gcd = gcd(self.gcd, delta);
+            }
+        }
+    }
+
+    fn pays(&self) -> bool {
+        self.increasing && self.gcd > 1 && self.changes >= Self::MIN_CHANGES
+    }
 }
 
 impl ChunkEncoder {
@@ -68,6 +114,12 @@ impl ChunkEncoder {
             count: 0,
             first_ts: 0,
             last_bool: false,
+            unit: TimeUnit {
+                increasing: true,
+                gcd: 0,
+                prev_delta: 0,
+                changes: 0,
+            },
         }
     }
 
@@ -93,6 +145,7 @@ impl ChunkEncoder {
                 })
             }
         }
+        self.unit.observe(self.ts_state.last(), ts);
         self.ts_state.push(&mut self.ts, ts, &TIMESTAMP_WIDTHS);
         self.quality.push(quality.0);
         if self.count == 0 {
@@ -142,24 +195,77 @@ impl ChunkEncoder {
         2 + 15 + self.ts.byte_len() + self.vals.byte_len() + self.quality.byte_len()
     }
 
-    /// The chunk as it stands, complete and decodable; the encoder keeps going.
+    /// The chunk as it stands, complete and decodable; the encoder keeps going. Cheap: the
+    /// streams are copied, not re-encoded.
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.encoded_len());
+        self.assemble(None)
+    }
+
+    /// The chunk in its final form, the encoder untouched: like [`ChunkEncoder::snapshot`],
+    /// but timestamps that share a common unit (say whole milliseconds, in nanoseconds) are
+    /// re-coded in that unit when it makes the chunk smaller.
+    pub fn to_finished(&self) -> Vec<u8> {
+        self.assemble(self.scaled_timestamps())
+    }
+
+    /// The finished chunk (see [`ChunkEncoder::to_finished`]).
+    pub fn finish(self) -> Vec<u8> {
+        self.to_finished()
+    }
+
+    fn assemble(&self, scaled: Option<(u64, i64, BitWriter)>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len() + 9);
         out.push(Encoding::Gorilla.code());
         out.push(self.vt.code());
         put_varint(&mut out, self.count as u64);
-        put_varint(&mut out, self.ts.byte_len() as u64);
+        let ts = scaled.as_ref().map_or(&self.ts, |(_, _, w)| w);
+        put_varint(&mut out, ts.byte_len() as u64);
         put_varint(&mut out, self.vals.byte_len() as u64);
-        self.ts.copy_to(&mut out);
+        match &scaled {
+            Some((unit, base, _)) => {
+                put_varint(&mut out, *unit);
+                out.extend_from_slice(&base.to_le_bytes());
+            }
+            None => put_varint(&mut out, 1),
+        }
+        ts.copy_to(&mut out);
         self.vals.copy_to(&mut out);
         self.quality.encode(&mut out);
         out
     }
 
-    /// The finished chunk.
-    pub fn finish(self) -> Vec<u8> {
-        self.snapshot()
+    /// The timestamp stream re-coded as `(t - base) / unit`, with `unit` the greatest common
+    /// divisor of the deltas, when the timestamps increase and the unit pays for its header.
+    fn scaled_timestamps(&self) -> Option<(u64, i64, BitWriter)> {
+        if !self.unit.pays() {
+            return None;
+        }
+        let unit = self.unit.gcd;
+        let mut raw = Vec::with_capacity(self.ts.byte_len());
+        self.ts.copy_to(&mut raw);
+        let mut r = BitReader::new(&raw, "timestamp stream");
+        let mut d = DodDecoder::default();
+        let mut w = BitWriter::new();
+        let mut e = DodEncoder::default();
+        let base = self.first_ts;
+        for _ in 0..self.count {
+            let t = d.next(&mut r, &TIMESTAMP_WIDTHS).ok()?;
+            // Increasing timestamps: the offset is exact and a multiple of the unit.
+            e.push(
+                &mut w,
+                (t.wrapping_sub(base) as u64 / unit) as i64,
+                &TIMESTAMP_WIDTHS,
+            );
+        }
+        (w.byte_len() + 9 < self.ts.byte_len()).then_some((unit, base, w))
     }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// Encodes points of type `vt` (in the order given) into one chunk.
@@ -191,6 +297,21 @@ pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
     let count = get_varint(bytes, &mut pos, "chunk header")?;
     let ts_len = get_varint(bytes, &mut pos, "chunk header")?;
     let val_len = get_varint(bytes, &mut pos, "chunk header")?;
+    let ts_unit = get_varint(bytes, &mut pos, "chunk header")?;
+    if ts_unit == 0 {
+        return Err(bad("timestamp unit 0".into()));
+    }
+    let ts_base = if ts_unit > 1 {
+        let b = bytes.get(pos..pos + 8).ok_or(CodecError::Truncated {
+            what: "chunk header",
+        })?;
+        pos += 8;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        i64::from_le_bytes(a)
+    } else {
+        0
+    };
     let body = bytes.len() - pos;
     if ts_len.saturating_add(val_len) > body as u64 {
         return Err(CodecError::Truncated {
@@ -210,6 +331,8 @@ pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
         count: count as u32,
         ts_len: ts_len as u32,
         val_len: val_len as u32,
+        ts_unit,
+        ts_base,
         body_offset: pos as u32,
     })
 }
@@ -225,9 +348,9 @@ pub fn decode_chunk_into(bytes: &[u8], out: &mut Vec<Point>) -> Result<ChunkHead
     let vals = &bytes[val_at..q_at];
     out.reserve(h.count as usize);
     match h.value_type {
-        ValueType::F64 => decode_rows::<XorDecoder>(ts, vals, &runs, out)?,
-        ValueType::I64 => decode_rows::<IntDecoder>(ts, vals, &runs, out)?,
-        ValueType::Bool => decode_rows::<BoolDecoder>(ts, vals, &runs, out)?,
+        ValueType::F64 => decode_rows::<XorDecoder>(&h, ts, vals, &runs, out)?,
+        ValueType::I64 => decode_rows::<IntDecoder>(&h, ts, vals, &runs, out)?,
+        ValueType::Bool => decode_rows::<BoolDecoder>(&h, ts, vals, &runs, out)?,
     }
     Ok(h)
 }
@@ -292,6 +415,7 @@ impl ValueDecoder for BoolDecoder {
 }
 
 fn decode_rows<V: ValueDecoder>(
+    h: &ChunkHeader,
     ts: &[u8],
     vals: &[u8],
     runs: &[(u32, u32)],
@@ -301,6 +425,8 @@ fn decode_rows<V: ValueDecoder>(
     let mut val_r = BitReader::new(vals, "value stream");
     let mut ts_d = DodDecoder::default();
     let mut val_d = V::default();
+    let (unit, base) = (h.ts_unit, h.ts_base);
+    let time = move |k: i64| base.wrapping_add((k as u64).wrapping_mul(unit) as i64);
     for &(code, len) in runs {
         let quality = Quality(code);
         let mut left = len;
@@ -313,12 +439,18 @@ fn decode_rows<V: ValueDecoder>(
                     ts_r.skip(k);
                     val_r.skip(k);
                     val_d.skip_repeats(k);
-                    ts_d.zero_run(k, |ts| out.push(Point { ts, value, quality }));
+                    ts_d.zero_run(k, |ts| {
+                        out.push(Point {
+                            ts: time(ts),
+                            value,
+                            quality,
+                        })
+                    });
                     left -= k;
                     continue;
                 }
             }
-            let ts = ts_d.next(&mut ts_r, &TIMESTAMP_WIDTHS)?;
+            let ts = time(ts_d.next(&mut ts_r, &TIMESTAMP_WIDTHS)?);
             let value = val_d.next_value(&mut val_r)?;
             out.push(Point { ts, value, quality });
             left -= 1;

@@ -99,7 +99,48 @@ fn impossible_point_counts_are_refused_before_allocating() {
     varint::put_varint(&mut b, u32::MAX as u64);
     varint::put_varint(&mut b, 2);
     varint::put_varint(&mut b, 2);
+    varint::put_varint(&mut b, 1);
     b.extend([0u8; 5]);
     let err = decode_chunk(&b).unwrap_err().to_string();
     assert!(err.contains("exceeds"), "{err}");
+}
+
+#[test]
+fn timestamps_sharing_a_unit_are_coded_in_it_and_come_back_exact() {
+    // Whole-millisecond jitter around a 1 s period, in nanoseconds.
+    let pts: Vec<Point> = (0..2048i64)
+        .map(|i| {
+            Point::new(
+                -5_000_000_000 + i * 1_000_000_000 + (i % 5 - 2) * 1_000_000,
+                Value::F64(1.0),
+            )
+        })
+        .collect();
+    let mut e = ChunkEncoder::new(ValueType::F64);
+    for p in &pts {
+        e.push(p.ts, p.value, p.quality).unwrap();
+    }
+    let plain = e.snapshot();
+    let finished = e.finish();
+    assert!(
+        finished.len() * 2 < plain.len(),
+        "{} vs {}",
+        finished.len(),
+        plain.len()
+    );
+    assert_eq!(read_header(&finished).unwrap().ts_unit, 1_000_000);
+    assert_eq!(decode_chunk(&finished).unwrap(), pts);
+    assert_eq!(decode_chunk(&plain).unwrap(), pts);
+}
+
+#[test]
+fn extreme_timestamps_with_a_common_unit_wrap_back_exactly() {
+    let pts: Vec<Point> = [i64::MIN, 0, i64::MAX - 1, -2, i64::MIN + 4]
+        .iter()
+        .map(|&t| Point::new(t, Value::I64(t)))
+        .collect();
+    assert_eq!(
+        decode_chunk(&encode_chunk(ValueType::I64, &pts).unwrap()).unwrap(),
+        pts
+    );
 }

@@ -183,7 +183,7 @@ impl SeriesHead {
                 self.open.last_ts(),
                 self.open.last_point(),
             ) {
-                let bytes: Arc<[u8]> = self.open.snapshot().into();
+                let bytes: Arc<[u8]> = self.open.to_finished().into();
                 chunks.push(ClosedChunk {
                     bytes,
                     count: self.open.len() as u32,
