@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,7 +86,9 @@ impl WalWriter {
     pub fn append(&mut self, payload: &[u8]) -> Result<()> {
         self.frame_buf.clear();
         frame(payload, &mut self.frame_buf);
-        if let Err(e) = (&*self.file).write_all(&self.frame_buf) {
+        // Positioned write at the known end: after a failed write has been cut back, the
+        // next record goes exactly where the cut left off, with no hole.
+        if let Err(e) = self.file.write_all_at(&self.frame_buf, self.size) {
             if let Err(e2) = self.file.set_len(self.size) {
                 return Err(Error::Poisoned {
                     reason: format!(
