@@ -1,14 +1,19 @@
 //! The Lodestone wire protocol, package `lodestone.v1`: the protobuf definitions in
-//! `proto/lodestone/v1/` and the Rust types generated from them at build time.
+//! `proto/lodestone/v1/` and the Rust types and tonic service code generated from them at
+//! build time.
 //!
 //! This crate knows nothing of storage: converting to engine types is the server's job, in one
 //! module, so that protobuf types never enter the engine.
 
-/// Generated types of package `lodestone.v1`.
+/// Generated types and service code of package `lodestone.v1`.
 pub mod v1 {
     #![allow(missing_docs, clippy::all)]
     include!(concat!(env!("OUT_DIR"), "/lodestone.v1.rs"));
 }
+
+/// The encoded `FileDescriptorSet` of every `lodestone.v1` file, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/lodestone_descriptor.bin"));
 
 #[cfg(test)]
 mod tests {

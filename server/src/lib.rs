@@ -5,6 +5,7 @@
 //! settings, binds, and waits for a signal.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod serve;

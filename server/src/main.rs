@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use lodestone_engine::{Engine, Options};
-use lodestone_server::settings::{DurabilityArg, DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN};
+use lodestone_server::settings::{
+    DurabilityArg, DEFAULT_DATA_DIR, DEFAULT_GRPC_LISTEN, DEFAULT_HTTP_LISTEN,
+};
 use lodestone_server::{serve, shutdown};
 
 #[derive(Debug, Parser)]
@@ -22,11 +24,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server (HTTP /ping, /health, /metrics) on a data folder.
+    /// Run the server (gRPC lodestone.v1, HTTP /ping /health /metrics) on a data folder.
     Serve {
         /// Data folder (created if missing).
         #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
+        /// gRPC listen address.
+        #[arg(long, default_value = DEFAULT_GRPC_LISTEN)]
+        grpc_listen: SocketAddr,
         /// HTTP listen address.
         #[arg(long, default_value = DEFAULT_HTTP_LISTEN)]
         http_listen: SocketAddr,
@@ -54,9 +59,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve {
             data_dir,
+            grpc_listen,
             http_listen,
             durability,
-        } => run_server(data_dir, http_listen, durability),
+        } => run_server(data_dir, grpc_listen, http_listen, durability),
         Command::Stats { data_dir } => print_stats(data_dir),
     };
     match result {
@@ -70,6 +76,7 @@ fn main() -> ExitCode {
 
 fn run_server(
     data_dir: PathBuf,
+    grpc_listen: SocketAddr,
     http_listen: SocketAddr,
     durability: DurabilityArg,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -82,10 +89,16 @@ fn run_server(
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let http = tokio::net::TcpListener::bind(http_listen)
-            .await
-            .map_err(|e| format!("cannot listen on {http_listen}: {e}"))?;
-        serve::run(engine, http, shutdown::signal()).await?;
+        let bind = |addr: SocketAddr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))
+        };
+        let listeners = serve::Listeners {
+            grpc: bind(grpc_listen).await?,
+            http: bind(http_listen).await?,
+        };
+        serve::run(engine, listeners, shutdown::signal()).await?;
         Ok(())
     })
 }

@@ -9,6 +9,8 @@ use lodestone_engine::{Durability, Options};
 
 /// Default data folder, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "lodestone-data";
+/// Default gRPC address: loopback only.
+pub const DEFAULT_GRPC_LISTEN: &str = "127.0.0.1:7400";
 /// Default HTTP address: loopback only, so a fresh install exposes nothing.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8086";
 
@@ -17,6 +19,8 @@ pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8086";
 pub struct Settings {
     /// The data folder.
     pub data_dir: PathBuf,
+    /// Where the gRPC service listens.
+    pub grpc_listen: SocketAddr,
     /// Where the HTTP endpoints listen.
     pub http_listen: SocketAddr,
     /// Engine options (durability and memory bounds).

@@ -61,10 +61,12 @@ fn serve_answers_probes_with_store_stats_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     seed(dir.path());
     let port = free_port();
+    let grpc_port = free_port();
     let mut child = Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(dir.path())
         .args(["--http-listen", &format!("127.0.0.1:{port}")])
+        .args(["--grpc-listen", &format!("127.0.0.1:{grpc_port}")])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

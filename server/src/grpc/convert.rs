@@ -1,0 +1,108 @@
+//! Conversion between `lodestone.v1` messages and engine types: the only place where
+//! protobuf types meet the engine. Bad input becomes INVALID_ARGUMENT naming the series,
+//! point and field.
+
+use lodestone_engine::{Point, Quality, SeriesInfo, SeriesKey, Value, ValueType, WriteBatch};
+use lodestone_proto::v1 as pb;
+use tonic::Status;
+
+/// A series key from the wire, validated (labels sorted, names checked).
+pub fn key_from_proto(key: Option<&pb::SeriesKey>) -> Result<SeriesKey, Status> {
+    let key = key.ok_or_else(|| Status::invalid_argument("series key is missing"))?;
+    SeriesKey::new(
+        key.name.clone(),
+        key.labels.iter().map(|l| (l.name.clone(), l.value.clone())),
+    )
+    .map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+/// A series key for the wire.
+pub fn key_to_proto(key: &SeriesKey) -> pb::SeriesKey {
+    pb::SeriesKey {
+        name: key.name().to_string(),
+        labels: key
+            .labels()
+            .iter()
+            .map(|(n, v)| pb::Label {
+                name: n.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// A point from the wire; `index` and `key` name it in errors.
+pub fn point_from_proto(p: &pb::Point, key: &SeriesKey, index: usize) -> Result<Point, Status> {
+    let value = match p.value {
+        Some(pb::point::Value::F64(v)) => Value::F64(v),
+        Some(pb::point::Value::I64(v)) => Value::I64(v),
+        Some(pb::point::Value::Bool(v)) => Value::Bool(v),
+        None => {
+            return Err(Status::invalid_argument(format!(
+                "series {key}: point {index} has no value"
+            )));
+        }
+    };
+    Ok(Point::with_quality(p.ts_ns, value, Quality(p.quality)))
+}
+
+/// A point for the wire.
+pub fn point_to_proto(p: &Point) -> pb::Point {
+    let value = match p.value {
+        Value::F64(v) => pb::point::Value::F64(v),
+        Value::I64(v) => pb::point::Value::I64(v),
+        Value::Bool(v) => pb::point::Value::Bool(v),
+    };
+    pb::Point {
+        ts_ns: p.ts,
+        value: Some(value),
+        quality: p.quality.0,
+    }
+}
+
+/// A value type for the wire.
+pub fn value_type_to_proto(vt: ValueType) -> pb::ValueType {
+    match vt {
+        ValueType::F64 => pb::ValueType::F64,
+        ValueType::I64 => pb::ValueType::I64,
+        ValueType::Bool => pb::ValueType::Bool,
+    }
+}
+
+/// A series listing for the wire.
+pub fn series_info_to_proto(s: &SeriesInfo) -> pb::SeriesInfo {
+    pb::SeriesInfo {
+        series: Some(key_to_proto(&s.key)),
+        value_type: value_type_to_proto(s.value_type) as i32,
+        latest: s.latest.as_ref().map(point_to_proto),
+    }
+}
+
+/// Largest batch accepted in one request, in points.
+pub const MAX_BATCH_POINTS: usize = 1_000_000;
+
+/// A write batch from the wire, checked whole: an empty or oversized batch, a missing or bad
+/// series key, or a point without a value rejects all of it.
+pub fn batch_from_proto(req: &pb::WriteRequest) -> Result<WriteBatch, Status> {
+    if req.series.is_empty() {
+        return Err(Status::invalid_argument("batch holds no series"));
+    }
+    let total: usize = req.series.iter().map(|s| s.points.len()).sum();
+    if total > MAX_BATCH_POINTS {
+        return Err(Status::invalid_argument(format!(
+            "batch holds {total} points, at most {MAX_BATCH_POINTS} allowed; split it"
+        )));
+    }
+    let mut batch = WriteBatch::new();
+    for s in &req.series {
+        let key = key_from_proto(s.series.as_ref())?;
+        let points = s
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| point_from_proto(p, &key, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        batch.add(key, points);
+    }
+    Ok(batch)
+}
