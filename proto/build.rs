@@ -5,7 +5,7 @@
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["lodestone/v1/types.proto", "lodestone/v1/service.proto"];
+    let files = ["lodestone/v1/types.proto", "lodestone/v1/lodestone.proto"];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -3,7 +3,10 @@
 //! build time.
 //!
 //! This crate knows nothing of storage: converting to engine types is the server's job, in one
-//! module, so that protobuf types never enter the engine.
+//! module, so that protobuf types never enter the engine. Besides the generated code it adds
+//! only short constructors (`SeriesKey::new`, `Point::new`, `WriteRequest::add`).
+
+mod constructors;
 
 /// Generated types and service code of package `lodestone.v1`.
 pub mod v1 {
@@ -16,6 +19,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/lodestone_descriptor.bin"));
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::v1::{point, Point, SeriesKey, SeriesPoints, WriteRequest};
     use prost::Message;
@@ -50,7 +54,7 @@ mod tests {
             }],
         };
         let bytes = req.encode_to_vec();
-        let back = WriteRequest::decode(bytes.as_slice()).expect("decode");
+        let back = WriteRequest::decode(bytes.as_slice()).unwrap();
         let bits = |p: &Point| match p.value {
             Some(point::Value::F64(v)) => v.to_bits(),
             Some(point::Value::I64(v)) => v as u64,
@@ -63,6 +67,30 @@ mod tests {
         );
         assert_eq!(back.sequence, 7);
         assert_eq!(b[0].quality, 0x8000_0000);
+    }
+
+    #[test]
+    fn the_descriptor_set_describes_the_service_for_reflection() {
+        let set = prost_types::FileDescriptorSet::decode(super::FILE_DESCRIPTOR_SET).unwrap();
+        let service = set
+            .file
+            .iter()
+            .filter(|f| f.package() == "lodestone.v1")
+            .flat_map(|f| &f.service)
+            .find(|s| s.name() == "Lodestone")
+            .unwrap();
+        let methods: Vec<&str> = service.method.iter().map(|m| m.name()).collect();
+        for m in [
+            "Write",
+            "WriteStream",
+            "Query",
+            "Latest",
+            "ListSeries",
+            "Flush",
+            "Stats",
+        ] {
+            assert!(methods.contains(&m), "{m} missing from {methods:?}");
+        }
     }
 
     #[test]

@@ -1,13 +1,26 @@
-//! The Lodestone server: runs the storage engine behind network endpoints.
+//! The Lodestone server: runs the storage engine behind gRPC and HTTP, and the `lodestone`
+//! command line.
 //!
-//! The server is a function of already-bound listeners and a shutdown future
-//! ([`serve::run`]), so tests bind port 0 and run it in-process, and `main` only parses
-//! settings, binds, and waits for a signal.
+//! The server is a function of already-bound listeners and a shutdown future ([`run`]), so
+//! tests bind port 0 and run it in-process, and `main` only parses flags, binds, and waits
+//! for a signal. Module map:
+//!
+//! - [`serve`]: starts gRPC and HTTP on the listeners; [`shutdown`]: signals, the shared
+//!   shutdown token, closing the engine;
+//! - [`grpc`]: the `lodestone.v1` service, with [`grpc::convert`] (protobuf ↔ engine types,
+//!   the only place they meet) and [`grpc::status`] (engine errors → gRPC status);
+//! - [`http`]: `/ping`, `/health`, `/metrics` ([`metrics`] renders the Prometheus text);
+//! - [`cli`]: one file per command; [`series_text`]: the `name{k="v"}` syntax;
+//!   [`settings`]: defaults and flag values.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod cli;
 pub mod grpc;
 pub mod http;
 pub mod metrics;
+pub mod series_text;
 pub mod serve;
 pub mod settings;
 pub mod shutdown;
+
+pub use serve::{run, Listeners, ServeError};

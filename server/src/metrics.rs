@@ -72,6 +72,12 @@ pub fn render(stats: &Stats) -> String {
         "Approximate bytes held by the in-memory head.",
         stats.head_bytes as f64,
     );
+    metric(
+        "lodestone_frozen_memtables",
+        "gauge",
+        "Frozen parts of the head waiting to be flushed.",
+        stats.frozen_memtables as f64,
+    );
     out
 }
 
@@ -90,6 +96,6 @@ mod tests {
             "# TYPE lodestone_points_written_total counter\nlodestone_points_written_total 42\n"
         ));
         assert!(text.contains("lodestone_series 3\n"));
-        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 10);
+        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 11);
     }
 }

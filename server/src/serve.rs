@@ -1,4 +1,6 @@
-//! Running the server on bound listeners until a shutdown future completes.
+//! Running the server on already-bound listeners until a shutdown future completes, so that
+//! tests bind port 0 and run it in-process, and `lodestone serve` only binds and waits for a
+//! signal.
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -6,15 +8,20 @@ use std::sync::Arc;
 use lodestone_engine::Engine;
 use lodestone_proto::v1::lodestone_server::LodestoneServer;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
 
 use crate::grpc::LodestoneService;
+use crate::shutdown::{self, CloseError, Shutdown, DRAIN_TIMEOUT, RELEASE_TIMEOUT};
+
+/// Largest gRPC request accepted, in bytes: room for a batch of
+/// [`crate::grpc::convert::MAX_BATCH_POINTS`] points (about 30 bytes each on the wire).
+pub const MAX_REQUEST_BYTES: usize = 64 << 20;
 
 /// Errors that end the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The HTTP server failed.
+    /// A listener could not report its address, or the HTTP server failed.
     #[error("HTTP server: {0}")]
     Http(#[from] std::io::Error),
     /// The gRPC server failed.
@@ -23,43 +30,35 @@ pub enum ServeError {
     /// The gRPC reflection service could not load the descriptors.
     #[error("gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
-    /// Closing the engine failed: some data may not have been flushed (it is still in the WAL).
-    #[error("closing the engine: {0}")]
-    Close(#[from] lodestone_engine::Error),
-    /// The engine was still shared when the server stopped; it will close when dropped.
-    #[error("engine still in use at shutdown")]
-    StillShared,
+    /// The engine did not close cleanly.
+    #[error(transparent)]
+    Close(#[from] CloseError),
 }
 
 /// The listeners the server answers on.
 #[derive(Debug)]
 pub struct Listeners {
-    /// gRPC (`lodestone.v1.Lodestone`, health, reflection).
+    /// gRPC: `lodestone.v1.Lodestone`, `grpc.health.v1.Health`, server reflection.
     pub grpc: TcpListener,
-    /// HTTP (`/ping`, `/health`, `/metrics`).
+    /// HTTP: `/ping`, `/health`, `/metrics`.
     pub http: TcpListener,
 }
 
-/// Serves gRPC and HTTP until `shutdown` completes, then stops accepting, lets in-flight
-/// requests finish, and closes the engine (which flushes everything acknowledged).
+/// Serves gRPC and HTTP on `listeners` until `shutdown` completes; then stops accepting,
+/// lets in-flight requests finish (write streams acknowledge what they have read and end
+/// with UNAVAILABLE), and closes the engine, which flushes everything acknowledged.
 pub async fn run(
-    engine: Engine,
     listeners: Listeners,
+    engine: Engine,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let shutdown = Shutdown::on(shutdown);
     let engine = Arc::new(engine);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
     tracing::info!(
         grpc = %listeners.grpc.local_addr()?,
         http = %listeners.http.local_addr()?,
         data_dir = %engine.dir().display(),
+        durability = ?engine.options().durability,
         "lodestone serving"
     );
 
@@ -71,26 +70,67 @@ pub async fn run(
         .register_encoded_file_descriptor_set(lodestone_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let service = LodestoneServer::new(LodestoneService::new(engine.clone(), shutdown.clone()))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
+
+    // Probes see NOT_SERVING as soon as shutdown starts, so balancers stop sending work.
+    let stopping = shutdown.clone();
+    tokio::spawn(async move {
+        stopping.triggered().await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        health_reporter
+            .set_not_serving::<LodestoneServer<LodestoneService>>()
+            .await;
+        health_reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+    });
+
     let grpc = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
-        .add_service(LodestoneServer::new(LodestoneService::new(engine.clone())))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listeners.grpc),
-            stopped(stop_rx.clone()),
-        );
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), {
+            let s = shutdown.clone();
+            async move { s.triggered().await }
+        });
     let http = axum::serve(listeners.http, crate::http::router(engine.clone()))
-        .with_graceful_shutdown(stopped(stop_rx))
+        .with_graceful_shutdown({
+            let s = shutdown.clone();
+            async move { s.triggered().await }
+        })
         .into_future();
-    let (grpc, http) = tokio::join!(grpc, http);
-    grpc?;
-    http?;
-
-    tracing::info!("shutting down: flushing the head");
-    let engine = Arc::into_inner(engine).ok_or(ServeError::StillShared)?;
-    tokio::task::spawn_blocking(move || engine.close())
-        .await
-        .map_err(|e| ServeError::Http(std::io::Error::other(e)))??;
+    // Either server failing stops the other: the process must not half-run.
+    let grpc = async {
+        let r = grpc.await;
+        shutdown.trigger();
+        r
+    };
+    let http = async {
+        let r = http.await;
+        shutdown.trigger();
+        r
+    };
+    let drain_deadline = async {
+        shutdown.triggered().await;
+        tokio::time::sleep(DRAIN_TIMEOUT).await;
+    };
+    let served = tokio::select! {
+        both = async { tokio::join!(grpc, http) } => Some(both),
+        () = drain_deadline => None,
+    };
+    let closed = shutdown::close_engine(engine, RELEASE_TIMEOUT).await;
+    match served {
+        Some((grpc, http)) => {
+            grpc?;
+            http?;
+        }
+        None => tracing::warn!(
+            timeout = ?DRAIN_TIMEOUT,
+            "requests still in flight after the drain timeout; stopped waiting for them"
+        ),
+    }
+    closed?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

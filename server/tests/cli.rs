@@ -1,11 +1,12 @@
 //! The real `lodestone` binary: `serve` opens a data folder, answers its HTTP probes with the
-//! store's statistics, and stops cleanly on SIGTERM; `stats` reports a folder offline.
+//! store's statistics, and stops cleanly on SIGTERM; the client commands `write`, `query`,
+//! `latest` and `stats` talk to it; `stats --data-dir` reports a folder offline.
 
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lodestone_engine::{Engine, Options, Point, SeriesKey, Value, WriteBatch};
@@ -60,42 +61,17 @@ fn seed(dir: &std::path::Path) {
 fn serve_answers_probes_with_store_stats_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     seed(dir.path());
-    let port = free_port();
-    let grpc_port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir.path())
-        .args(["--http-listen", &format!("127.0.0.1:{port}")])
-        .args(["--grpc-listen", &format!("127.0.0.1:{grpc_port}")])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let ping = loop {
-        match get(port, "/ping") {
-            Ok(r) => break r,
-            Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(e) => panic!("server never answered: {e}"),
-        }
-    };
-    assert_eq!(ping.0, 204);
-    let (status, body) = get(port, "/health").unwrap();
+    let server = Server::start(dir.path());
+    let (status, _) = get(server.http, "/ping").unwrap();
+    assert_eq!(status, 204);
+    let (status, body) = get(server.http, "/health").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("\"series\":1"), "{body}");
-    let (status, body) = get(port, "/metrics").unwrap();
+    let (status, body) = get(server.http, "/metrics").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("lodestone_series 1"), "{body}");
     assert!(body.contains("lodestone_segments 1"), "{body}");
-
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "serve exited with {status}");
+    server.terminate();
 
     // The folder is released and intact.
     let out = Command::new(BIN)
@@ -111,6 +87,233 @@ fn serve_answers_probes_with_store_stats_and_stops_cleanly_on_sigterm() {
     );
 }
 
+/// A `lodestone serve` child on free loopback ports, its log in a file.
+struct Server {
+    child: std::process::Child,
+    grpc: String,
+    http: u16,
+    log: tempfile::NamedTempFile,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path) -> Server {
+        let (grpc, http) = (free_port(), free_port());
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--data-dir"])
+            .arg(dir)
+            .args(["--grpc-listen", &format!("127.0.0.1:{grpc}")])
+            .args(["--http-listen", &format!("127.0.0.1:{http}")]);
+        Server::spawn(cmd, grpc, http)
+    }
+
+    fn spawn(mut cmd: Command, grpc: u16, http: u16) -> Server {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = cmd.stderr(log.reopen().unwrap()).spawn().unwrap();
+        let server = Server {
+            child,
+            grpc: format!("127.0.0.1:{grpc}"),
+            http,
+            log,
+        };
+        let started = Instant::now();
+        while get(http, "/ping").is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "server never answered; log:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Runs a client command against this server: (success, stdout, stderr).
+    fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(BIN)
+            .arg(args[0])
+            .args(["--addr", &self.grpc])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// SIGTERM, then the exit status must be 0.
+    fn terminate(mut self) -> String {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "serve exited with {status}; log:\n{}",
+            self.log()
+        );
+        self.log()
+    }
+}
+
+#[test]
+fn write_query_latest_and_stats_go_through_a_running_server_which_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let series = r#"temperature{site="p1",line="l\"04\""}"#;
+    for (ts, value, quality) in [
+        ("1000", "21.5", "0"),
+        ("1970-01-01T00:00:00.000002Z", "-0", "0x40000000"),
+        ("3000", "22.25", "0"),
+    ] {
+        let (ok, out, err) = server.cli(&[
+            "write",
+            "--series",
+            series,
+            "--value",
+            value,
+            "--ts",
+            ts,
+            "--quality",
+            quality,
+        ]);
+        assert!(ok, "write {value}: {err}");
+        assert!(out.contains("wrote 1 point"), "{out}");
+    }
+
+    let (ok, out, err) =
+        server.cli(&["query", "--series", series, "--start", "0", "--end", "3000"]);
+    assert!(ok, "query: {err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "header and two points, 3000 excluded:\n{out}"
+    );
+    assert!(
+        rows[1].starts_with("1970-01-01T00:00:00.000001000Z") && rows[1].contains("21.5"),
+        "{out}"
+    );
+    assert!(
+        rows[2].contains("-0") && rows[2].ends_with("uncertain (0x40000000)"),
+        "{out}"
+    );
+    assert!(err.contains("2 points of"), "{err}");
+
+    let (ok, out, err) = server.cli(&["latest", "--series", series]);
+    assert!(ok, "latest: {err}");
+    assert!(
+        out.contains("1970-01-01T00:00:00.000003000Z") && out.contains("22.25"),
+        "{out}"
+    );
+
+    let (ok, out, err) = server.cli(&["stats"]);
+    assert!(ok, "stats: {err}");
+    assert!(out.contains("series        1"), "{out}");
+    assert!(out.contains("written       3 points in 3 batches"), "{out}");
+    assert!(
+        out.contains(r#"temperature{line="l\"04\"",site="p1"} (f64) latest 22.25"#),
+        "{out}"
+    );
+
+    // Rejections come back as messages naming the problem, with a failing exit status.
+    let (ok, _, err) = server.cli(&["write", "--series", series, "--value", "7i"]);
+    assert!(!ok);
+    assert!(
+        err.contains("point 0 has type i64, but the series holds f64"),
+        "{err}"
+    );
+    let (ok, _, err) = server.cli(&["query", "--series", "pressure"]);
+    assert!(!ok);
+    assert!(err.contains("unknown series pressure"), "{err}");
+    let (ok, _, err) = server.cli(&["query", "--series", r#"t{site="p1"#]);
+    assert!(!ok);
+    assert!(err.contains("unterminated label value"), "{err}");
+
+    let log = server.terminate();
+    assert!(log.contains("stopped cleanly"), "{log}");
+    // The head was flushed on the way out: the folder holds one segment and no head.
+    let out = Command::new(BIN)
+        .args(["stats", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("segments      1"), "{text}");
+    assert!(text.contains("head          0 bytes"), "{text}");
+}
+
+#[test]
+fn client_commands_without_a_server_name_the_address_they_tried() {
+    let port = free_port();
+    let out = Command::new(BIN)
+        .args(["stats", "--addr", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot connect to http://127.0.0.1:{port}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_config_file_sets_folder_ports_and_durability_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, http) = (free_port(), free_port());
+    let config = dir.path().join("lodestone.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\ngrpc_listen = \"127.0.0.1:{grpc}\"\nhttp_listen = \"127.0.0.1:1\"\n\
+             [storage]\ndurability = \"interval:50ms\"\nhead_max_size = \"256MiB\"\n",
+            dir.path().join("data")
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .args(["--http-listen", &format!("127.0.0.1:{http}")]);
+    let server = Server::spawn(cmd, grpc, http);
+    let (ok, _, err) = server.cli(&["write", "--series", "flow", "--value", "1.5", "--ts", "1"]);
+    assert!(ok, "{err}");
+    let log = server.terminate();
+    assert!(log.contains("Interval(50ms)"), "{log}");
+    assert!(
+        dir.path().join("data").is_dir(),
+        "data folder from the file"
+    );
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_is_refused_naming_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lodestone.toml");
+    std::fs::write(&config, "[storage]\nhead_max = \"1GiB\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lodestone.toml"), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("unknown field `head_max`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_bad_durability_setting_is_refused_with_the_allowed_values() {
     let out = Command::new(BIN)
@@ -119,7 +322,10 @@ fn a_bad_durability_setting_is_refused_with_the_allowed_values() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("sync, interval:<milliseconds>, none"), "{err}");
+    assert!(
+        err.contains("sync, interval:<duration> (e.g. interval:100ms), none"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! protobuf types meet the engine. Bad input becomes INVALID_ARGUMENT naming the series,
 //! point and field.
 
-use lodestone_engine::{Point, Quality, SeriesInfo, SeriesKey, Value, ValueType, WriteBatch};
+use lodestone_engine::{
+    Point, Quality, SeriesInfo, SeriesKey, Stats, Value, ValueType, WriteBatch,
+};
 use lodestone_proto::v1 as pb;
 use tonic::Status;
 
@@ -78,6 +80,23 @@ pub fn series_info_to_proto(s: &SeriesInfo) -> pb::SeriesInfo {
     }
 }
 
+/// Engine statistics for the wire.
+pub fn stats_to_proto(s: &Stats) -> pb::StatsResponse {
+    pb::StatsResponse {
+        series: s.series,
+        segments: s.segments,
+        segment_bytes: s.segment_bytes,
+        wal_bytes: s.wal_bytes,
+        head_bytes: s.head_bytes,
+        points_written: s.points_written,
+        batches_written: s.batches_written,
+        wal_fsyncs: s.wal_fsyncs,
+        wal_fsync_nanos: s.wal_fsync_nanos,
+        flushes: s.flushes,
+        frozen_memtables: s.frozen_memtables,
+    }
+}
+
 /// Largest batch accepted in one request, in points.
 pub const MAX_BATCH_POINTS: usize = 1_000_000;
 
@@ -105,4 +124,54 @@ pub fn batch_from_proto(req: &pb::WriteRequest) -> Result<WriteBatch, Status> {
         batch.add(key, points);
     }
     Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_cross_both_ways_bit_exact() {
+        let key = SeriesKey::from_name("t").unwrap();
+        let points = [
+            Point::with_quality(
+                -1,
+                Value::F64(f64::from_bits(0x7ff4_0000_0000_0001)),
+                Quality(0x8000_0000),
+            ),
+            Point::new(0, Value::F64(-0.0)),
+            Point::new(i64::MAX, Value::I64(i64::MIN)),
+            Point::with_quality(i64::MIN, Value::Bool(true), Quality(0x4000_0000)),
+        ];
+        for (i, p) in points.iter().enumerate() {
+            let back = point_from_proto(&point_to_proto(p), &key, i).unwrap();
+            assert_eq!(back, *p);
+            assert_eq!(back.value.to_bits(), p.value.to_bits());
+        }
+    }
+
+    #[test]
+    fn a_batch_is_refused_whole_naming_the_series_and_point() {
+        let good = pb::Point::new(1, 1.0);
+        let bad = pb::Point {
+            ts_ns: 2,
+            value: None,
+            quality: 0,
+        };
+        let req = pb::WriteRequest::new(1)
+            .add(pb::SeriesKey::new("a", []), vec![good])
+            .add(pb::SeriesKey::new("b", [("site", "p1")]), vec![good, bad]);
+        let e = batch_from_proto(&req).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert_eq!(e.message(), r#"series b{site="p1"}: point 1 has no value"#);
+    }
+
+    #[test]
+    fn labels_arrive_in_any_order_and_leave_sorted() {
+        let wire = pb::SeriesKey::new("t", [("z", "1"), ("a", "2")]);
+        let key = key_from_proto(Some(&wire)).unwrap();
+        let out = key_to_proto(&key);
+        let names: Vec<&str> = out.labels.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["a", "z"]);
+    }
 }

@@ -1,53 +1,71 @@
-//! The `lodestone.v1.Lodestone` gRPC service over the engine.
+//! The `lodestone.v1.Lodestone` gRPC service over the engine. Blocking engine calls (reads,
+//! flush) run on tokio's blocking pool; writes await their group-commit ticket, so no call
+//! stalls the async runtime.
 
 pub mod convert;
 pub mod status;
+mod write_stream;
 
 use std::pin::Pin;
 use std::sync::Arc;
 
-use lodestone_engine::Engine;
+use lodestone_engine::{Engine, Point};
 use lodestone_proto::v1 as pb;
 use pb::lodestone_server::Lodestone;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use convert::{
-    batch_from_proto, key_from_proto, key_to_proto, point_to_proto, series_info_to_proto,
-};
+use crate::shutdown::Shutdown;
+use convert::{batch_from_proto, key_from_proto, key_to_proto, point_to_proto};
 use status::to_status;
 
-/// Points per `QueryResponse` message.
-pub const QUERY_PAGE: usize = 10_000;
-/// Batches of one write stream that may wait for their fsync at once; more are not read from
-/// the stream until earlier ones are acknowledged (backpressure through HTTP/2 flow control).
-pub const STREAM_IN_FLIGHT: usize = 64;
+pub use write_stream::STREAM_IN_FLIGHT;
 
-/// The gRPC service, sharing one engine.
+/// Points per `QueryResponse` message: about 300 KB on the wire, well under the 4 MiB that
+/// gRPC clients accept by default.
+pub const QUERY_PAGE: usize = 10_000;
+
+/// The gRPC service, sharing one engine with the rest of the server.
 #[derive(Debug, Clone)]
 pub struct LodestoneService {
     engine: Arc<Engine>,
+    shutdown: Shutdown,
 }
 
 impl LodestoneService {
-    /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> LodestoneService {
-        LodestoneService { engine }
+    /// A service over `engine`; its write streams end when `shutdown` triggers.
+    pub fn new(engine: Arc<Engine>, shutdown: Shutdown) -> LodestoneService {
+        LodestoneService { engine, shutdown }
     }
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-/// Runs a blocking engine call off the async runtime.
+/// Runs a blocking engine call on the blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, lodestone_engine::Error> + Send + 'static,
 ) -> Result<T, Status> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| Status::internal("worker failed"))?
-        .map_err(to_status)
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(to_status),
+        Err(e) => {
+            tracing::error!(error = %e, "engine call panicked");
+            Err(Status::internal("engine call failed; see the server log"))
+        }
+    }
+}
+
+/// Query pages of at most [`QUERY_PAGE`] points, converted one page at a time as the client
+/// reads them, so that the protobuf copy never holds more than one page.
+fn pages(points: Vec<Point>) -> impl Iterator<Item = Result<pb::QueryResponse, Status>> {
+    let mut rest = points.into_iter();
+    std::iter::from_fn(move || {
+        let page: Vec<pb::Point> = rest
+            .by_ref()
+            .take(QUERY_PAGE)
+            .map(|p| point_to_proto(&p))
+            .collect();
+        (!page.is_empty()).then_some(Ok(pb::QueryResponse { points: page }))
+    })
 }
 
 #[tonic::async_trait]
@@ -71,49 +89,12 @@ impl Lodestone for LodestoneService {
         &self,
         request: Request<Streaming<pb::WriteRequest>>,
     ) -> Result<Response<Self::WriteStreamStream>, Status> {
-        let mut incoming = request.into_inner();
-        let (pending_tx, mut pending_rx) = mpsc::channel(STREAM_IN_FLIGHT);
-        let (ack_tx, ack_rx) = mpsc::channel(STREAM_IN_FLIGHT);
-        let engine = self.engine.clone();
-        // Reader: log each batch as it arrives, so that batches in flight share fsyncs.
-        tokio::spawn(async move {
-            while let Some(msg) = incoming.next().await {
-                let item = match msg {
-                    Ok(req) => match batch_from_proto(&req).and_then(|b| {
-                        let points = b.len() as u64;
-                        engine
-                            .submit(&b)
-                            .map(|t| (req.sequence, points, t))
-                            .map_err(to_status)
-                    }) {
-                        Ok(ok) => Ok(ok),
-                        Err(status) => Err(status),
-                    },
-                    Err(status) => Err(status),
-                };
-                let failed = item.is_err();
-                if pending_tx.send(item).await.is_err() || failed {
-                    break;
-                }
-            }
-        });
-        // Acker: wait for each batch in order and acknowledge it by its sequence number.
-        tokio::spawn(async move {
-            while let Some(item) = pending_rx.recv().await {
-                let ack = match item {
-                    Ok((sequence, points, ticket)) => ticket
-                        .await
-                        .map(|()| pb::WriteResponse { sequence, points })
-                        .map_err(to_status),
-                    Err(status) => Err(status),
-                };
-                let failed = ack.is_err();
-                if ack_tx.send(ack).await.is_err() || failed {
-                    break;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(ack_rx))))
+        let acks = write_stream::start(
+            self.engine.clone(),
+            self.shutdown.clone(),
+            request.into_inner(),
+        );
+        Ok(Response::new(Box::pin(acks)))
     }
 
     type QueryStream = BoxStream<pb::QueryResponse>;
@@ -128,17 +109,9 @@ impl Lodestone for LodestoneService {
         let mut points =
             blocking(move || engine.read_range(&key, req.start_ns, req.end_ns)).await?;
         if req.limit > 0 {
-            points.truncate(req.limit.min(usize::MAX as u64) as usize);
+            points.truncate(usize::try_from(req.limit).unwrap_or(usize::MAX));
         }
-        let pages: Vec<Result<pb::QueryResponse, Status>> = points
-            .chunks(QUERY_PAGE)
-            .map(|c| {
-                Ok(pb::QueryResponse {
-                    points: c.iter().map(point_to_proto).collect(),
-                })
-            })
-            .collect();
-        Ok(Response::new(Box::pin(tokio_stream::iter(pages))))
+        Ok(Response::new(Box::pin(tokio_stream::iter(pages(points)))))
     }
 
     async fn latest(
@@ -147,6 +120,7 @@ impl Lodestone for LodestoneService {
     ) -> Result<Response<pb::LatestResponse>, Status> {
         let req = request.into_inner();
         let mut points = Vec::with_capacity(req.series.len());
+        // From the in-memory catalog: O(1) per series, no disk.
         for k in &req.series {
             let key = key_from_proto(Some(k))?;
             let p = self.engine.latest(&key).map_err(to_status)?;
@@ -162,12 +136,17 @@ impl Lodestone for LodestoneService {
         &self,
         _request: Request<pb::ListSeriesRequest>,
     ) -> Result<Response<pb::ListSeriesResponse>, Status> {
-        let series = self
-            .engine
-            .list_series()
-            .iter()
-            .map(series_info_to_proto)
-            .collect();
+        let engine = self.engine.clone();
+        // Copies and sorts the whole catalog: cheap, but not per-request cheap for a large
+        // plant, so off the runtime.
+        let series = blocking(move || {
+            Ok(engine
+                .list_series()
+                .iter()
+                .map(convert::series_info_to_proto)
+                .collect())
+        })
+        .await?;
         Ok(Response::new(pb::ListSeriesResponse { series }))
     }
 
@@ -184,18 +163,6 @@ impl Lodestone for LodestoneService {
         &self,
         _request: Request<pb::StatsRequest>,
     ) -> Result<Response<pb::StatsResponse>, Status> {
-        let s = self.engine.stats();
-        Ok(Response::new(pb::StatsResponse {
-            series: s.series,
-            segments: s.segments,
-            segment_bytes: s.segment_bytes,
-            wal_bytes: s.wal_bytes,
-            head_bytes: s.head_bytes,
-            points_written: s.points_written,
-            batches_written: s.batches_written,
-            wal_fsyncs: s.wal_fsyncs,
-            wal_fsync_nanos: s.wal_fsync_nanos,
-            flushes: s.flushes,
-        }))
+        Ok(Response::new(convert::stats_to_proto(&self.engine.stats())))
     }
 }

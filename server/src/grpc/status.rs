@@ -24,3 +24,76 @@ pub fn to_status(e: Error) -> Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lodestone_engine::ValueType;
+    use tonic::Code;
+
+    #[test]
+    fn caller_mistakes_are_passed_on_and_storage_details_are_not() {
+        let cases = [
+            (
+                Error::TypeMismatch {
+                    series: "t".into(),
+                    index: 3,
+                    expected: ValueType::F64,
+                    got: ValueType::Bool,
+                },
+                Code::InvalidArgument,
+                "series t: point 3 has type bool",
+            ),
+            (
+                Error::InvalidRange { start: 9, end: 1 },
+                Code::InvalidArgument,
+                "start 9 is after end 1",
+            ),
+            (
+                Error::UnknownSeries { series: "t".into() },
+                Code::NotFound,
+                "unknown series t",
+            ),
+            (
+                Error::Overloaded {
+                    what: "head full".into(),
+                },
+                Code::ResourceExhausted,
+                "head full",
+            ),
+            (
+                Error::Locked {
+                    path: "/data".into(),
+                },
+                Code::FailedPrecondition,
+                "locked",
+            ),
+            (Error::Closed, Code::Unavailable, "shutting down"),
+        ];
+        for (e, code, needle) in cases {
+            let s = to_status(e);
+            assert_eq!(s.code(), code, "{s:?}");
+            assert!(s.message().contains(needle), "{s:?}");
+        }
+        let secret = [
+            Error::Io {
+                op: "fsync",
+                path: "/srv/secret/wal/000001.wal".into(),
+                source: std::io::Error::other("EIO"),
+            },
+            Error::Corrupt {
+                path: "/srv/secret/segments/1.seg".into(),
+                offset: 4096,
+                what: "crc".into(),
+            },
+            Error::Poisoned {
+                reason: "fsync of /srv/secret failed".into(),
+            },
+        ];
+        for e in secret {
+            let s = to_status(e);
+            assert_eq!(s.code(), Code::Internal);
+            assert!(!s.message().contains("secret"), "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! [`Client`]: one connection to a Lodestone server and the calls it answers.
+
+use std::time::Duration;
+
+use lodestone_proto::v1 as pb;
+use pb::lodestone_client::LodestoneClient;
+use tokio_stream::Stream;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::{Error, Result};
+
+/// How long [`Client::connect`] tries before giving up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest reply accepted, in bytes: a series listing of a large plant or a page of points
+/// is far below it, a runaway reply is not.
+pub const MAX_REPLY_BYTES: usize = 64 << 20;
+
+/// Largest request sent, in bytes; matches what the server accepts.
+pub const MAX_REQUEST_BYTES: usize = 64 << 20;
+
+/// An async client of the `lodestone.v1` service.
+///
+/// Cloning is cheap and clones share the connection (HTTP/2 multiplexes their calls), so a
+/// program makes one `Client` and hands out clones.
+#[derive(Debug, Clone)]
+pub struct Client {
+    rpc: LodestoneClient<Channel>,
+    endpoint: String,
+}
+
+impl Client {
+    /// Connects to `endpoint`, e.g. `http://127.0.0.1:7400` or `127.0.0.1:7400` (plain
+    /// HTTP/2 is assumed when no scheme is given).
+    pub async fn connect(endpoint: impl AsRef<str>) -> Result<Client> {
+        let endpoint = normalize(endpoint.as_ref());
+        let channel = Endpoint::from_shared(endpoint.clone())
+            .map_err(|e| Error::InvalidEndpoint {
+                endpoint: endpoint.clone(),
+                reason: e.to_string(),
+            })?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .connect()
+            .await
+            .map_err(|e| Error::Connect {
+                endpoint: endpoint.clone(),
+                reason: transport_reason(&e),
+            })?;
+        let rpc = LodestoneClient::new(channel)
+            .max_decoding_message_size(MAX_REPLY_BYTES)
+            .max_encoding_message_size(MAX_REQUEST_BYTES);
+        Ok(Client { rpc, endpoint })
+    }
+
+    /// The endpoint this client talks to, with its scheme.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Stores one batch atomically (all or nothing); returns once it is durable under the
+    /// server's durability mode. The reply echoes the batch's sequence number.
+    pub async fn write(&self, batch: pb::WriteRequest) -> Result<pb::WriteResponse> {
+        Ok(self.rpc.clone().write(batch).await?.into_inner())
+    }
+
+    /// Sends batches on one stream; the server acknowledges each, in order, by its sequence
+    /// number once it is durable. Batches in flight share fsyncs, so this is the fast path
+    /// for a steady feed. The first rejected batch ends the stream with its error.
+    pub async fn write_stream<S>(&self, batches: S) -> Result<AckStream>
+    where
+        S: Stream<Item = pb::WriteRequest> + Send + 'static,
+    {
+        let acks = self.rpc.clone().write_stream(batches).await?.into_inner();
+        Ok(AckStream { acks })
+    }
+
+    /// Every point of `series` with `start_ns <= ts < end_ns`, in time order, collected from
+    /// the server's pages.
+    pub async fn query(
+        &self,
+        series: pb::SeriesKey,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<Vec<pb::Point>> {
+        let req = pb::QueryRequest {
+            series: Some(series),
+            start_ns,
+            end_ns,
+            limit: 0,
+        };
+        let mut pages = self.rpc.clone().query(req).await?.into_inner();
+        let mut points = Vec::new();
+        while let Some(page) = pages.message().await? {
+            points.extend(page.points);
+        }
+        Ok(points)
+    }
+
+    /// The newest point of `series` (`None` if it has none); an unknown series is
+    /// [`Error::NotFound`].
+    pub async fn latest(&self, series: pb::SeriesKey) -> Result<Option<pb::Point>> {
+        let req = pb::LatestRequest {
+            series: vec![series],
+        };
+        let reply = self.rpc.clone().latest(req).await?.into_inner();
+        let first = reply
+            .points
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Protocol("latest answered no entry for one series".into()))?;
+        Ok(first.point)
+    }
+
+    /// Every known series with its value type and newest point, sorted by key.
+    pub async fn list_series(&self) -> Result<Vec<pb::SeriesInfo>> {
+        let req = pb::ListSeriesRequest {};
+        Ok(self.rpc.clone().list_series(req).await?.into_inner().series)
+    }
+
+    /// The server's engine counters and sizes.
+    pub async fn stats(&self) -> Result<pb::StatsResponse> {
+        Ok(self
+            .rpc
+            .clone()
+            .stats(pb::StatsRequest {})
+            .await?
+            .into_inner())
+    }
+
+    /// Asks the server to move its in-memory head into a segment file; returns when done.
+    pub async fn flush(&self) -> Result<()> {
+        self.rpc.clone().flush(pb::FlushRequest {}).await?;
+        Ok(())
+    }
+}
+
+/// The acknowledgements of a [`Client::write_stream`], in the order the batches were sent.
+#[derive(Debug)]
+pub struct AckStream {
+    acks: tonic::Streaming<pb::WriteResponse>,
+}
+
+impl AckStream {
+    /// The next acknowledgement; `Ok(None)` once the server has acknowledged every batch and
+    /// the stream is over. An error ends the stream: batches after the failed one were not
+    /// stored.
+    pub async fn next_ack(&mut self) -> Result<Option<pb::WriteResponse>> {
+        Ok(self.acks.message().await?)
+    }
+}
+
+/// `host:port` becomes `http://host:port`; anything with a scheme is kept.
+fn normalize(endpoint: &str) -> String {
+    if endpoint.contains("://") {
+        endpoint.to_string()
+    } else {
+        format!("http://{endpoint}")
+    }
+}
+
+/// The transport error with its causes: tonic's own message alone says only
+/// "transport error".
+fn transport_reason(e: &tonic::transport::Error) -> String {
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_without_scheme_is_plain_http() {
+        assert_eq!(normalize("127.0.0.1:7400"), "http://127.0.0.1:7400");
+        assert_eq!(normalize("https://h:1"), "https://h:1");
+    }
+
+    #[tokio::test]
+    async fn connecting_to_a_closed_port_names_the_endpoint() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = Client::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+        assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_endpoint_is_refused_before_connecting() {
+        let e = Client::connect("http://bad host:1").await.unwrap_err();
+        assert!(matches!(e, Error::InvalidEndpoint { .. }), "{e:?}");
+    }
+}

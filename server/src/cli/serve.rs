@@ -1,0 +1,67 @@
+//! `lodestone serve`: settle the settings, open the data folder, bind, serve until SIGINT or
+//! SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use lodestone_engine::Engine;
+
+use super::CliError;
+use crate::serve::Listeners;
+use crate::settings::{ConfigFile, DurabilityArg, Overrides, ServeSettings};
+
+/// Flags of `lodestone serve`. Each overrides the config file, which overrides the defaults.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML settings file (see server/lodestone.example.toml for every key).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data folder, created if missing [default: lodestone-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// gRPC listen address [default: 127.0.0.1:7400].
+    #[arg(long)]
+    grpc_listen: Option<SocketAddr>,
+    /// HTTP listen address [default: 127.0.0.1:7401].
+    #[arg(long)]
+    http_listen: Option<SocketAddr>,
+    /// When writes are acknowledged: sync (after fsync), interval:<duration> (fsync at most
+    /// that long after, e.g. interval:100ms), none (fsync only on flush and close)
+    /// [default: sync].
+    #[arg(long)]
+    durability: Option<DurabilityArg>,
+}
+
+/// Runs the server until a signal stops it.
+pub fn run(args: ServeArgs) -> Result<(), CliError> {
+    let file = match &args.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let flags = Overrides {
+        data_dir: args.data_dir,
+        grpc_listen: args.grpc_listen,
+        http_listen: args.http_listen,
+        durability: args.durability,
+    };
+    let settings = ServeSettings::resolve(file, flags);
+    let engine = Engine::open(&settings.data_dir, settings.engine)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(async move {
+        let listeners = Listeners {
+            grpc: bind(settings.grpc_listen).await?,
+            http: bind(settings.http_listen).await?,
+        };
+        crate::serve::run(listeners, engine, crate::shutdown::signal()).await?;
+        Ok(())
+    })
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| CliError::Bind { addr, source })
+}

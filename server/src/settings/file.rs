@@ -1,0 +1,84 @@
+//! The TOML config file of `lodestone serve` (`--config PATH`). Every key is optional; what
+//! is missing keeps its default, and flags override the file. Unknown keys are errors, so a
+//! typo is not silently ignored. `server/lodestone.example.toml` lists every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::durability::DurabilityArg;
+use super::units::ByteSize;
+
+/// The file's contents.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Data folder.
+    pub data_dir: Option<PathBuf>,
+    /// gRPC listen address.
+    pub grpc_listen: Option<SocketAddr>,
+    /// HTTP listen address.
+    pub http_listen: Option<SocketAddr>,
+    /// Storage engine settings.
+    #[serde(default)]
+    pub storage: StorageSection,
+}
+
+/// The `[storage]` table: engine options.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// When writes are acknowledged.
+    pub durability: Option<DurabilityArg>,
+    /// Flush the head to a segment file past this size.
+    pub head_flush_size: Option<ByteSize>,
+    /// Refuse writes (RESOURCE_EXHAUSTED) while the head is over this size.
+    pub head_max_size: Option<ByteSize>,
+    /// Flush the head when the WAL grows past this size.
+    pub wal_flush_size: Option<ByteSize>,
+    /// Close a head chunk at this many points.
+    pub chunk_max_points: Option<usize>,
+    /// Close a head chunk past this encoded size.
+    pub chunk_max_size: Option<ByteSize>,
+    /// Flush everything on shutdown so the next start replays nothing.
+    pub flush_on_close: Option<bool>,
+}
+
+/// Why the config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or holds an unknown key or a bad value.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line, column and key.
+        message: String,
+    },
+}
+
+impl ConfigFile {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ConfigFile::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn parse(text: &str) -> Result<ConfigFile, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+}

@@ -1,0 +1,172 @@
+//! What `lodestone serve` runs with: built-in defaults, overridden by the TOML file given
+//! with `--config`, overridden by flags.
+//!
+//! Ports: gRPC 7400 and HTTP 7401, both on loopback by default, so a fresh install exposes
+//! nothing and does not collide with an InfluxDB (8086) running beside it.
+
+pub mod durability;
+pub mod file;
+pub mod units;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use lodestone_engine::Options;
+
+pub use durability::{BadDurability, DurabilityArg};
+pub use file::{ConfigError, ConfigFile};
+
+/// Default data folder, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "lodestone-data";
+/// Default gRPC address: loopback only.
+pub const DEFAULT_GRPC_LISTEN: &str = "127.0.0.1:7400";
+/// Default HTTP address: loopback only, so a fresh install exposes nothing.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:7401";
+/// The server the command-line client commands talk to unless told otherwise.
+pub const DEFAULT_SERVER: &str = "127.0.0.1:7400";
+
+/// Everything `serve` runs with.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// The data folder.
+    pub data_dir: PathBuf,
+    /// Where gRPC listens.
+    pub grpc_listen: SocketAddr,
+    /// Where HTTP listens.
+    pub http_listen: SocketAddr,
+    /// Engine options (durability, memory bounds, flush thresholds).
+    pub engine: Options,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            grpc_listen: SocketAddr::from(([127, 0, 0, 1], 7400)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 7401)),
+            engine: Options::default(),
+        }
+    }
+}
+
+/// Settings given as flags; each one present overrides the file and the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--grpc-listen`.
+    pub grpc_listen: Option<SocketAddr>,
+    /// `--http-listen`.
+    pub http_listen: Option<SocketAddr>,
+    /// `--durability`.
+    pub durability: Option<DurabilityArg>,
+}
+
+impl ServeSettings {
+    /// Defaults, then `file`, then `flags`.
+    pub fn resolve(file: ConfigFile, flags: Overrides) -> ServeSettings {
+        let mut s = ServeSettings::default();
+        let st = file.storage;
+        let e = &mut s.engine;
+        set(&mut e.durability, st.durability.map(|d| d.0));
+        set(
+            &mut e.head_flush_bytes,
+            st.head_flush_size.map(|b| b.as_usize()),
+        );
+        set(
+            &mut e.head_max_bytes,
+            st.head_max_size.map(|b| b.as_usize()),
+        );
+        set(&mut e.wal_flush_bytes, st.wal_flush_size.map(|b| b.0));
+        set(&mut e.chunk_max_points, st.chunk_max_points);
+        set(
+            &mut e.chunk_max_bytes,
+            st.chunk_max_size.map(|b| b.as_usize()),
+        );
+        set(&mut e.flush_on_close, st.flush_on_close);
+        set(&mut s.data_dir, flags.data_dir.or(file.data_dir));
+        set(&mut s.grpc_listen, flags.grpc_listen.or(file.grpc_listen));
+        set(&mut s.http_listen, flags.http_listen.or(file.http_listen));
+        set(&mut s.engine.durability, flags.durability.map(|d| d.0));
+        s
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lodestone_engine::Durability;
+    use std::time::Duration;
+
+    const EXAMPLE: &str = include_str!("../../lodestone.example.toml");
+
+    #[test]
+    fn the_default_constants_and_settings_agree() {
+        let d = ServeSettings::default();
+        assert_eq!(d.grpc_listen.to_string(), DEFAULT_GRPC_LISTEN);
+        assert_eq!(d.http_listen.to_string(), DEFAULT_HTTP_LISTEN);
+        assert_eq!(d.grpc_listen.to_string(), DEFAULT_SERVER);
+    }
+
+    #[test]
+    fn the_example_config_parses_and_states_the_defaults() {
+        let file = ConfigFile::parse(EXAMPLE).unwrap();
+        let from_example = ServeSettings::resolve(file, Overrides::default());
+        assert_eq!(
+            format!("{from_example:?}"),
+            format!("{:?}", ServeSettings::default())
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_the_defaults() {
+        let file = ConfigFile::parse(
+            r#"
+            data_dir = "/var/lib/lodestone"
+            http_listen = "0.0.0.0:9000"
+            [storage]
+            durability = "interval:100ms"
+            head_max_size = "1GiB"
+            chunk_max_size = 8192
+            "#,
+        )
+        .unwrap();
+        let flags = Overrides {
+            data_dir: Some("/tmp/x".into()),
+            durability: Some("none".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let s = ServeSettings::resolve(file, flags);
+        assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(s.http_listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.grpc_listen.to_string(), DEFAULT_GRPC_LISTEN);
+        assert_eq!(s.engine.durability, Durability::None);
+        assert_eq!(s.engine.head_max_bytes, 1 << 30);
+        assert_eq!(s.engine.chunk_max_bytes, 8192);
+
+        let file = ConfigFile::parse("[storage]\ndurability = \"interval:2s\"").unwrap();
+        let s = ServeSettings::resolve(file, Overrides::default());
+        assert_eq!(
+            s.engine.durability,
+            Durability::Interval(Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named_with_their_line() {
+        let e = ConfigFile::parse("[storage]\nhead_max = \"1GiB\"").unwrap_err();
+        assert!(e.contains("head_max") && e.contains("line 2"), "{e}");
+        let e = ConfigFile::parse("[storage]\nhead_max_size = \"1 gigabyte\"").unwrap_err();
+        assert!(e.contains("unknown unit"), "{e}");
+        let e = ConfigFile::parse("[storage]\ndurability = \"fast\"").unwrap_err();
+        assert!(e.contains("sync, interval:<duration>"), "{e}");
+        let e = ConfigFile::parse("grpc_listen = \"localhost\"").unwrap_err();
+        assert!(e.contains("grpc_listen"), "{e}");
+    }
+}
