@@ -1,7 +1,9 @@
 //! The deterministic workload of the crash test (`tests/crash.rs`, `src/bin/crash-writer.rs`):
-//! which points batch `n` holds, so that the test can recompute what was acknowledged.
+//! which points batch `n` holds, which earlier batch's points of series 0 batch `n` deletes,
+//! and the metadata series 0 is declared with, so that the test can recompute what was
+//! acknowledged.
 
-use lodestone_engine::{Point, Quality, SeriesKey, Value};
+use lodestone_engine::{Point, Quality, SeriesKey, SeriesMetadata, Value};
 
 /// Points per series per batch.
 pub const POINTS: u64 = 40;
@@ -61,4 +63,32 @@ pub fn batch_points(s: usize, n: u64) -> Vec<Point> {
 /// The quality batch `n` writes.
 pub fn quality_of(n: u64) -> Quality {
     Quality((n % 3) as u32 * 0x4000_0000)
+}
+
+/// The series whose points are deleted (the first float series).
+pub const DELETED_SERIES: usize = 0;
+/// Every this many batches, one is followed by a delete.
+pub const DELETE_EVERY: u64 = 7;
+/// A delete removes the points of the batch this many batches back, which are in a segment
+/// or in the WAL by then, depending on when the last flush ran.
+pub const DELETE_LAG: u64 = 5;
+
+/// The batch whose points of [`DELETED_SERIES`] are deleted right after batch `n` is written
+/// (and before `n` is reported), if any.
+pub fn deleted_by(n: u64) -> Option<u64> {
+    (n % DELETE_EVERY == DELETE_EVERY - 1 && n >= DELETE_LAG).then(|| n - DELETE_LAG)
+}
+
+/// The time range, `[start, end)`, holding exactly the points of [`DELETED_SERIES`] in batch
+/// `m`.
+pub fn deleted_range(m: u64) -> (i64, i64) {
+    (
+        ts_of(DELETED_SERIES, m, 0),
+        ts_of(DELETED_SERIES, m, POINTS - 1) + 1,
+    )
+}
+
+/// The metadata [`DELETED_SERIES`] is declared with before the first batch.
+pub fn metadata() -> SeriesMetadata {
+    SeriesMetadata::new("degC", "crash test: points deleted every few batches")
 }

@@ -1,14 +1,16 @@
-//! The series catalog: every known series, its in-memory id, value type and latest point.
+//! The series catalog: every known series, its in-memory id, value type, latest point and
+//! metadata.
 //!
-//! The catalog is rebuilt on open from segment indexes and WAL records (both carry full
-//! series keys), so it has no file of its own that could disagree with them. Ids are
-//! process-local and never written to disk except as WAL-file-local names.
+//! The catalog is rebuilt on open from the `metadata` and `tombstones` files, segment indexes
+//! and WAL records (all carry full series keys and types). Ids are process-local and never
+//! written to disk except as WAL-file-local names.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::metadata::SeriesMetadata;
 use crate::point::{Point, ValueType};
 use crate::series::SeriesKey;
 
@@ -22,6 +24,7 @@ pub struct SeriesEntry {
     /// The type all its points have.
     pub value_type: ValueType,
     latest: Mutex<Option<Point>>,
+    metadata: Mutex<Option<Arc<SeriesMetadata>>>,
 }
 
 impl SeriesEntry {
@@ -36,6 +39,21 @@ impl SeriesEntry {
         if cur.is_none_or(|c| p.ts >= c.ts) {
             *cur = Some(p);
         }
+    }
+
+    /// Replaces the latest point, after a delete removed the old one.
+    pub fn set_latest(&self, p: Option<Point>) {
+        *self.latest.lock() = p;
+    }
+
+    /// The metadata, if any was set.
+    pub fn metadata(&self) -> Option<Arc<SeriesMetadata>> {
+        self.metadata.lock().clone()
+    }
+
+    /// Replaces the metadata.
+    pub fn set_metadata(&self, m: Arc<SeriesMetadata>) {
+        *self.metadata.lock() = Some(m);
     }
 }
 
@@ -65,6 +83,7 @@ impl Catalog {
             key: key.clone(),
             value_type,
             latest: Mutex::new(None),
+            metadata: Mutex::new(None),
         });
         self.by_key.insert(key, id);
         self.entries.push(entry.clone());

@@ -38,6 +38,24 @@ pub enum Error {
         /// The point's type.
         got: ValueType,
     },
+    /// Series metadata breaks a limit (length, characters).
+    #[error("invalid metadata for series {series}: {reason}")]
+    InvalidMetadata {
+        /// The series, in display form.
+        series: String,
+        /// What is wrong, naming the field and the limit.
+        reason: String,
+    },
+    /// A series was declared with a value type other than the one it already holds.
+    #[error("series {series} holds {existing} values; it cannot be declared as {requested}")]
+    TypeConflict {
+        /// The series, in display form.
+        series: String,
+        /// The type it has.
+        existing: ValueType,
+        /// The type asked for.
+        requested: ValueType,
+    },
     /// A query range with `start > end`.
     #[error("invalid range: start {start} is after end {end}")]
     InvalidRange {

@@ -6,6 +6,11 @@
 //! damage with file and offset. The engine has no network code; the server and embedded
 //! gateways use this API directly.
 //!
+//! Besides points, a store keeps per-series metadata ([`Engine::declare_series`],
+//! [`Engine::set_metadata`]) and range deletes ([`Engine::delete_range`]), both logged
+//! through the WAL like writes and kept across flushes in the `metadata` and `tombstones`
+//! files.
+//!
 //! ```no_run
 //! use lodestone_engine::{Engine, Options, Point, SeriesKey, Value, WriteBatch};
 //! # fn main() -> lodestone_engine::Result<()> {
@@ -30,18 +35,23 @@ mod db;
 pub mod error;
 pub mod fsutil;
 pub mod head;
+pub mod histogram;
 pub mod lock;
+pub mod metadata;
 pub mod options;
 pub mod point;
 pub mod query;
 pub mod segment;
 pub mod series;
+pub mod tombstone;
 pub mod version;
 pub mod wal;
+pub mod whole_file;
 
 pub use batch::WriteBatch;
 pub use db::{Engine, SeriesInfo, Stats, Ticket};
 pub use error::{Error, Result};
+pub use metadata::SeriesMetadata;
 pub use options::{Durability, Options};
 pub use point::{Point, Quality, Value, ValueType};
 pub use series::SeriesKey;

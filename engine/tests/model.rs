@@ -1,5 +1,6 @@
-//! Model test: random interleavings of writes, overwrites, out-of-order points, flushes,
-//! reopens and queries agree with a plain in-memory reference (a sorted map per series).
+//! Model test: random interleavings of writes, overwrites, out-of-order points, range deletes,
+//! flushes, reopens and queries agree with a plain in-memory reference (a sorted map per
+//! series, and which series are known).
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,6 +31,7 @@ enum Op {
     CloseReopen,
     DropReopen,
     Query(usize, i64, i64),
+    Delete(usize, i64, i64),
 }
 
 fn ts() -> impl Strategy<Value = i64> {
@@ -62,6 +64,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::CloseReopen),
         1 => Just(Op::DropReopen),
         4 => (0..SERIES, ts(), ts()).prop_map(|(s, a, b)| Op::Query(s, a.min(b), a.max(b))),
+        2 => (0..SERIES, ts(), ts()).prop_map(|(s, a, b)| Op::Delete(s, a.min(b), a.max(b))),
     ]
 }
 
@@ -74,13 +77,15 @@ fn options() -> Options {
     }
 }
 
-type Model = Vec<BTreeMap<i64, Point>>;
+/// Per series: `None` while unknown, else its points. A series stays known once written,
+/// even when deletes empty it.
+type Model = Vec<Option<BTreeMap<i64, Point>>>;
 
 fn check_all(engine: &Engine, model: &Model) -> Result<(), TestCaseError> {
     for (s, m) in model.iter().enumerate() {
-        if m.is_empty() {
+        let Some(m) = m else {
             continue;
-        }
+        };
         let got = engine.read_range(&key(s), i64::MIN, i64::MAX).unwrap();
         let want: Vec<Point> = m.values().copied().filter(|p| p.ts < i64::MAX).collect();
         prop_assert_eq!(&got, &want, "series {}", s);
@@ -102,7 +107,7 @@ proptest! {
     fn engine_agrees_with_reference_model(ops in prop::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
         let mut engine = Some(Engine::open(dir.path(), options()).unwrap());
-        let mut model: Model = vec![BTreeMap::new(); SERIES];
+        let mut model: Model = vec![None; SERIES];
         for op in ops {
             let e = engine.as_ref().unwrap();
             match op {
@@ -111,7 +116,7 @@ proptest! {
                     for &(s, t, raw, q) in &points {
                         let p = Point::with_quality(t, value(s, raw), Quality(q));
                         batch.push(&key(s), p);
-                        model[s].insert(t, p);
+                        model[s].get_or_insert_with(BTreeMap::new).insert(t, p);
                     }
                     e.write(&batch).unwrap();
                 }
@@ -125,19 +130,27 @@ proptest! {
                     engine = Some(Engine::open(dir.path(), options()).unwrap());
                 }
                 Op::Query(s, start, end) => {
-                    if model[s].is_empty() {
+                    let Some(m) = &model[s] else {
                         prop_assert!(e.read_range(&key(s), start, end).is_err(), "unknown series must be an error");
                         continue;
-                    }
+                    };
                     let got = e.read_range(&key(s), start, end).unwrap();
-                    let want: Vec<Point> = model[s].range(start..end).map(|(_, p)| *p).collect();
+                    let want: Vec<Point> = m.range(start..end).map(|(_, p)| *p).collect();
                     prop_assert_eq!(got, want);
+                }
+                Op::Delete(s, start, end) => {
+                    let Some(m) = &mut model[s] else {
+                        prop_assert!(e.delete_range(&key(s), start, end).is_err(), "unknown series must be an error");
+                        continue;
+                    };
+                    e.delete_range(&key(s), start, end).unwrap();
+                    m.retain(|&t, _| t < start || t >= end);
                 }
             }
         }
         check_all(engine.as_ref().unwrap(), &model)?;
         let listed: Vec<SeriesKey> = engine.as_ref().unwrap().list_series().into_iter().map(|s| s.key).collect();
-        let mut want: Vec<SeriesKey> = (0..SERIES).filter(|&s| !model[s].is_empty()).map(key).collect();
+        let mut want: Vec<SeriesKey> = (0..SERIES).filter(|&s| model[s].is_some()).map(key).collect();
         want.sort();
         prop_assert_eq!(listed, want);
         engine.take().unwrap().close().unwrap();

@@ -12,4 +12,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = read_file(&path, 1, true);
     let _ = read_file(&path, 1, false);
     let _ = lodestone_engine::wal::record::decode_batch(data);
+    let _ = lodestone_engine::wal::record::decode_record(data);
 });

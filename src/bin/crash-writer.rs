@@ -1,14 +1,18 @@
-//! Child process of `tests/crash.rs`: writes deterministic batches with fsync-before-ack and
-//! prints the number of each batch once `write` has acknowledged it. The test kills it with
-//! SIGKILL at random moments and checks that every acknowledged batch survived.
+//! Child process of `tests/crash.rs`: declares series 0 with its metadata, then writes
+//! deterministic batches with fsync-before-ack, deletes an earlier batch's points of series 0
+//! after some of them, and prints the number of each batch once its write (and delete) is
+//! acknowledged. The test kills it with SIGKILL at random moments and checks that every
+//! acknowledged batch survived and every acknowledged delete stayed deleted.
 //!
 //! Usage: `crash-writer DATA_DIR FIRST_BATCH`
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use lodestone_engine::{Durability, Engine, Options, WriteBatch};
-use lodestone_suite::crash::{batch_points, series_keys};
+use lodestone_engine::{Durability, Engine, Options, ValueType, WriteBatch};
+use lodestone_suite::crash::{
+    batch_points, deleted_by, deleted_range, metadata, series_keys, DELETED_SERIES,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -31,6 +35,11 @@ fn main() -> ExitCode {
         }
     };
     let keys = series_keys();
+    let deleted = &keys[DELETED_SERIES];
+    if let Err(e) = engine.declare_series(deleted, ValueType::F64, metadata()) {
+        eprintln!("declaring {deleted} failed: {e}");
+        return ExitCode::from(1);
+    }
     let stdout = std::io::stdout();
     for n in first.. {
         let mut batch = WriteBatch::new();
@@ -40,6 +49,13 @@ fn main() -> ExitCode {
         if let Err(e) = engine.write(&batch) {
             eprintln!("write of batch {n} failed: {e}");
             return ExitCode::from(1);
+        }
+        if let Some(m) = deleted_by(n) {
+            let (start, end) = deleted_range(m);
+            if let Err(e) = engine.delete_range(deleted, start, end) {
+                eprintln!("delete after batch {n} failed: {e}");
+                return ExitCode::from(1);
+            }
         }
         let mut out = stdout.lock();
         if writeln!(out, "{n}").and_then(|_| out.flush()).is_err() {

@@ -13,8 +13,11 @@ use std::time::Instant;
 
 use super::Inner;
 use crate::error::{Error, Result};
+use crate::metadata::SeriesMetadata;
 use crate::options::Durability;
 use crate::point::{Point, ValueType};
+use crate::series::SeriesKey;
+use crate::tombstone::Tombstone;
 use crate::version::{Frozen, Version};
 
 /// A queued unit of work for the committer, in WAL order.
@@ -25,6 +28,21 @@ pub(crate) enum Pending {
         seq: u64,
         writes: Vec<(u32, ValueType, Vec<Point>)>,
     },
+    /// A logged delete of `start <= ts < end` of series `id`.
+    Delete {
+        seq: u64,
+        id: u32,
+        key: SeriesKey,
+        value_type: ValueType,
+        start: i64,
+        end: i64,
+    },
+    /// A logged metadata update of series `id`.
+    Metadata {
+        seq: u64,
+        id: u32,
+        metadata: Arc<SeriesMetadata>,
+    },
     /// Freeze the active memtable here; WAL files below `wal_seq_end` are covered by it.
     Freeze { seq: u64, wal_seq_end: u64 },
 }
@@ -32,8 +50,16 @@ pub(crate) enum Pending {
 impl Pending {
     fn seq(&self) -> u64 {
         match self {
-            Pending::Batch { seq, .. } | Pending::Freeze { seq, .. } => *seq,
+            Pending::Batch { seq, .. }
+            | Pending::Delete { seq, .. }
+            | Pending::Metadata { seq, .. }
+            | Pending::Freeze { seq, .. } => *seq,
         }
+    }
+
+    /// True for items that stand for a WAL record (everything but a freeze).
+    fn is_logged(&self) -> bool {
+        !matches!(self, Pending::Freeze { .. })
     }
 }
 
@@ -113,9 +139,9 @@ pub(crate) fn run(inner: Arc<Inner>) {
             if wal.queue.is_empty() && wal.shutdown {
                 return;
             }
-            let has_batch = wal.queue.iter().any(|p| matches!(p, Pending::Batch { .. }));
+            let has_record = wal.queue.iter().any(Pending::is_logged);
             let must_sync = match inner.opts.durability {
-                Durability::SyncEachBatch => has_batch,
+                Durability::SyncEachBatch => has_record,
                 Durability::Interval(every) => wal.unsynced && last_sync.elapsed() >= every,
                 Durability::None => false,
             };
@@ -140,13 +166,18 @@ pub(crate) fn run(inner: Arc<Inner>) {
             }
             last_sync = Instant::now();
             inner.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+            let took = started.elapsed();
             inner
                 .stats
                 .fsync_nanos
-                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+            inner.stats.fsync_latency.record(took);
         }
         if let Some(last) = items.last().map(Pending::seq) {
-            apply(&inner, items);
+            if let Err(reason) = apply(&inner, items) {
+                poison(&inner, reason);
+                return;
+            }
             let mut c = inner.committed.lock();
             c.applied = last;
             let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut c.wakers)
@@ -161,7 +192,10 @@ pub(crate) fn run(inner: Arc<Inner>) {
     }
 }
 
-fn apply(inner: &Inner, items: Vec<Pending>) {
+/// Applies committed items to the head, catalog and version, in WAL order. An error means
+/// the in-memory state can no longer be trusted (a head chunk failed to decode): the caller
+/// poisons the engine.
+fn apply(inner: &Inner, items: Vec<Pending>) -> std::result::Result<(), String> {
     let limits = inner.chunk_limits();
     let catalog = inner.catalog.read();
     let mut head = inner.head.write();
@@ -179,12 +213,58 @@ fn apply(inner: &Inner, items: Vec<Pending>) {
                 inner.stats.points.fetch_add(points, Ordering::Relaxed);
                 inner.stats.batches.fetch_add(1, Ordering::Relaxed);
             }
+            Pending::Delete {
+                id,
+                key,
+                value_type,
+                start,
+                end,
+                ..
+            } => {
+                head.delete_range(id, start, end, limits)
+                    .map_err(|e| format!("delete in the head of {key} failed: {e}"))?;
+                // Every segment sequence number given out so far belongs to a segment or a
+                // frozen memtable that holds only writes logged before this delete.
+                let tombstone = Tombstone {
+                    start,
+                    end,
+                    max_segment_seq: inner.next_segment_seq.load(Ordering::Relaxed) - 1,
+                };
+                let next = {
+                    let mut version = inner.version.write();
+                    let mut next = Version::clone(&version);
+                    Arc::make_mut(&mut next.tombstones).add(&key, value_type, tombstone);
+                    let next = Arc::new(next);
+                    *version = next.clone();
+                    next
+                };
+                if let Some(entry) = catalog.by_id(id) {
+                    if entry.latest().is_some_and(|p| p.ts >= start && p.ts < end) {
+                        // A damaged segment fails reads of this series as well; latest then
+                        // says "no point" rather than show the deleted one.
+                        let newest = super::latest::newest_visible(&key, id, &next, &head)
+                            .unwrap_or_else(|e| {
+                                tracing::error!(series = %key, error = %e, "cannot recompute the latest point after a delete");
+                                None
+                            });
+                        entry.set_latest(newest);
+                    }
+                }
+            }
+            Pending::Metadata { id, metadata, .. } => {
+                if let Some(entry) = catalog.by_id(id) {
+                    entry.set_metadata(metadata);
+                }
+                inner.metadata_changes.fetch_add(1, Ordering::Release);
+            }
             Pending::Freeze { wal_seq_end, .. } => {
                 let memtable = std::mem::take(&mut *head);
+                let segment_seq = inner.next_segment_seq.fetch_add(1, Ordering::Relaxed);
                 let mut version = inner.version.write();
                 let mut next = Version::clone(&version);
                 next.frozen.push(Arc::new(Frozen {
                     memtable,
+                    segment_seq,
                     wal_seq_end,
                 }));
                 *version = Arc::new(next);
@@ -192,6 +272,7 @@ fn apply(inner: &Inner, items: Vec<Pending>) {
         }
     }
     inner.head_bytes.store(head.mem_bytes(), Ordering::Relaxed);
+    Ok(())
 }
 
 /// The point with the highest timestamp; the later one on ties.

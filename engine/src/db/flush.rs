@@ -5,16 +5,23 @@
 //! before it is installed, and WAL files are deleted only after that. A crash in between
 //! leaves both; replaying the WAL on top of the segment gives the same points, because WAL
 //! replay lands in the head, which wins over every segment.
+//!
+//! Deletes and metadata updates live in the WAL too, so before WAL files go, the `tombstones`
+//! and `metadata` files are rewritten (tmp, fsync, rename) with everything applied so far,
+//! which includes every record of those files. A crash before the rename leaves the old file
+//! and the WAL; replaying a delete again is harmless (see `open.rs`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::commit::Pending;
-use super::{Engine, Inner};
+use super::{Engine, Inner, SideFiles};
 use crate::error::{Error, Result};
 use crate::fsutil::sync_dir;
+use crate::metadata::file as metadata_file;
 use crate::segment::reader::Segment;
 use crate::segment::writer::{write_segment, SeriesChunks};
+use crate::tombstone::file as tombstone_file;
 use crate::version::{Frozen, Version};
 use crate::wal;
 
@@ -46,13 +53,13 @@ pub(super) fn run(inner: Arc<Inner>) {
 }
 
 fn flush(inner: &Arc<Inner>) -> Result<()> {
-    let _one_at_a_time = inner.flush_lock.lock();
+    let mut side_files = inner.flush_lock.lock();
     freeze(inner)?;
     loop {
         let Some(frozen) = inner.version.read().frozen.first().cloned() else {
             break;
         };
-        write_frozen(inner, &frozen)?;
+        write_frozen(inner, &frozen, &mut side_files)?;
     }
     Ok(())
 }
@@ -82,8 +89,13 @@ fn freeze(inner: &Arc<Inner>) -> Result<()> {
     ticket.wait()
 }
 
-/// Writes one frozen memtable to a new segment, installs it, and deletes covered WAL files.
-fn write_frozen(inner: &Arc<Inner>, frozen: &Arc<Frozen>) -> Result<()> {
+/// Writes one frozen memtable to a new segment, installs it, brings the tombstone and
+/// metadata files up to date, and deletes covered WAL files.
+fn write_frozen(
+    inner: &Arc<Inner>,
+    frozen: &Arc<Frozen>,
+    side_files: &mut SideFiles,
+) -> Result<()> {
     let limits = inner.chunk_limits();
     let seg = if frozen.memtable.is_empty() {
         None
@@ -109,7 +121,7 @@ fn write_frozen(inner: &Arc<Inner>, frozen: &Arc<Frozen>) -> Result<()> {
                 chunks: chunks.clone(),
             })
             .collect();
-        let seq = inner.next_segment_seq.fetch_add(1, Ordering::Relaxed);
+        let seq = frozen.segment_seq;
         let path = write_segment(&inner.segment_dir, seq, &input)?;
         Some(Arc::new(Segment::open(&path, seq)?))
     };
@@ -120,8 +132,39 @@ fn write_frozen(inner: &Arc<Inner>, frozen: &Arc<Frozen>) -> Result<()> {
         next.frozen.retain(|f| !Arc::ptr_eq(f, frozen));
         *version = Arc::new(next);
     }
+    write_side_files(inner, side_files)?;
     delete_wal_below(inner, frozen.wal_seq_end)?;
     inner.stats.flushes.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Rewrites the tombstone and metadata files when something changed since they were last
+/// written.
+fn write_side_files(inner: &Inner, written: &mut SideFiles) -> Result<()> {
+    let tombstones = inner.version.read().tombstones.clone();
+    if tombstones.changes() != written.tombstone_changes {
+        tombstone_file::write(&inner.dir, &tombstones)?;
+        written.tombstone_changes = tombstones.changes();
+    }
+    // Read the counter first: an update applied while the entries are collected bumps it
+    // again, and the next flush writes the file once more.
+    let changes = inner.metadata_changes.load(Ordering::Acquire);
+    if changes != written.metadata_changes {
+        let mut entries: Vec<metadata_file::Entry> = inner
+            .catalog
+            .read()
+            .iter()
+            .filter_map(|e| {
+                e.metadata().map(|m| metadata_file::Entry {
+                    key: e.key.clone(),
+                    value_type: e.value_type,
+                    metadata: (*m).clone(),
+                })
+            })
+            .collect();
+        metadata_file::write(&inner.dir, &mut entries)?;
+        written.metadata_changes = changes;
+    }
     Ok(())
 }
 

@@ -1,7 +1,10 @@
 //! The engine: opening a data folder, and the shared state behind [`Engine`].
 
 mod commit;
+mod delete;
 mod flush;
+mod latest;
+mod metadata;
 mod open;
 mod read;
 mod write;
@@ -55,11 +58,22 @@ pub(crate) struct Inner {
     head_bytes: AtomicUsize,
     wal_bytes: AtomicU64,
     version: RwLock<Arc<Version>>,
-    flush_lock: Mutex<()>,
+    flush_lock: Mutex<SideFiles>,
     flush_wanted: Mutex<FlushSignal>,
     flush_cv: Condvar,
+    /// The sequence number the next frozen memtable's segment gets.
     next_segment_seq: AtomicU64,
+    /// Bumped by every applied metadata update; tells the flusher to rewrite the file.
+    metadata_changes: AtomicU64,
     stats: Counters,
+}
+
+/// What the `tombstones` and `metadata` files hold, as change counters; kept under the flush
+/// lock, the one place that writes them.
+#[derive(Debug, Default)]
+struct SideFiles {
+    tombstone_changes: u64,
+    metadata_changes: u64,
 }
 
 /// The WAL writer and the queue of logged batches not yet applied, in WAL order.
@@ -83,6 +97,7 @@ struct Counters {
     points: AtomicU64,
     batches: AtomicU64,
     fsyncs: AtomicU64,
+    fsync_latency: crate::histogram::Histogram,
     fsync_nanos: AtomicU64,
     flushes: AtomicU64,
 }
@@ -99,7 +114,7 @@ pub struct SeriesInfo {
 }
 
 /// A snapshot of the engine's counters and sizes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     /// Known series.
     pub series: u64,
@@ -123,6 +138,8 @@ pub struct Stats {
     pub wal_fsync_nanos: u64,
     /// Flushes completed since open.
     pub flushes: u64,
+    /// How long those fsyncs took, one observation each.
+    pub wal_fsync_histogram: crate::histogram::HistogramSnapshot,
 }
 
 impl Inner {
@@ -199,6 +216,7 @@ impl Engine {
             wal_fsyncs: i.stats.fsyncs.load(Ordering::Relaxed),
             wal_fsync_nanos: i.stats.fsync_nanos.load(Ordering::Relaxed),
             flushes: i.stats.flushes.load(Ordering::Relaxed),
+            wal_fsync_histogram: i.stats.fsync_latency.snapshot(),
         }
     }
 

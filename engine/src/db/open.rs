@@ -1,4 +1,5 @@
-//! Opening a data folder: lock, segments, WAL replay, background threads.
+//! Opening a data folder: lock, metadata and tombstone files, segments, WAL replay,
+//! background threads.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,17 +9,23 @@ use std::sync::Arc;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::commit::{self, Committed};
-use super::{flush, Counters, Engine, FlushSignal, Inner, WalState};
-use crate::catalog::Catalog;
+use super::latest::{newest_in_segment, newest_visible};
+use super::{flush, Counters, Engine, FlushSignal, Inner, SideFiles, WalState};
+use crate::catalog::{Catalog, SeriesEntry};
 use crate::error::{Error, Result};
 use crate::fsutil::{create_dir, sync_dir};
 use crate::head::{ChunkLimits, Memtable};
 use crate::lock::DirLock;
+use crate::metadata::file as metadata_file;
 use crate::options::Options;
-use crate::point::{Point, Quality, Value};
+use crate::point::ValueType;
 use crate::segment::reader::Segment;
 use crate::segment::{self, SEGMENT_DIR};
+use crate::series::SeriesKey;
+use crate::tombstone::{file as tombstone_file, Tombstone, Tombstones};
 use crate::version::Version;
+use crate::wal::reader::WalFile;
+use crate::wal::record::{BatchRecord, DeleteRecord, Record};
 use crate::wal::{self, recovery, writer::WalWriter, WAL_DIR};
 
 pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
@@ -28,61 +35,61 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
     let segment_dir = dir.join(SEGMENT_DIR);
     create_dir(&wal_dir)?;
     create_dir(&segment_dir)?;
+    tombstone_file::KIND.remove_leftover(dir)?;
+    metadata_file::KIND.remove_leftover(dir)?;
 
     let mut catalog = Catalog::default();
-    let segments = open_segments(&segment_dir, &mut catalog)?;
-    let next_segment_seq = segments.last().map_or(1, |s| s.seq() + 1);
+    for e in metadata_file::read(dir)? {
+        let entry = register(
+            &mut catalog,
+            &e.key,
+            e.value_type,
+            &metadata_file::KIND.path(dir),
+        )?;
+        entry.set_metadata(Arc::new(e.metadata));
+    }
+    let tombstones = tombstone_file::read(dir)?;
+    for (key, st) in tombstones.iter() {
+        register(
+            &mut catalog,
+            key,
+            st.value_type,
+            &tombstone_file::KIND.path(dir),
+        )?;
+    }
+    let segments = open_segments(&segment_dir, &mut catalog, &tombstones)?;
+    // A tombstone may name the number of a segment that a crash kept from being written;
+    // a later segment must not reuse it, or the tombstone would hide newer points.
+    let next_segment_seq = segments
+        .last()
+        .map_or(1, |s| s.seq() + 1)
+        .max(tombstones.max_segment_seq() + 1);
+    let side_files = SideFiles {
+        tombstone_changes: tombstones.changes(),
+        metadata_changes: 0,
+    };
+    let mut version = Version {
+        segments,
+        frozen: Vec::new(),
+        tombstones: Arc::new(tombstones),
+    };
 
     let limits = ChunkLimits {
         max_points: opts.chunk_max_points,
         max_bytes: opts.chunk_max_bytes,
     };
     let mut head = Memtable::default();
-    let mut replayed = 0usize;
-    let last_wal = recovery::replay(&wal_dir, |file| {
-        replayed += file.records.len();
-        let mut local: HashMap<u32, (u32, crate::point::ValueType)> = HashMap::new();
-        for rec in &file.records {
-            for def in &rec.defs {
-                let entry = match catalog.get(&def.key) {
-                    Some(e) if e.value_type != def.value_type => {
-                        return Err(Error::corrupt(
-                            &file.path,
-                            0,
-                            format!(
-                                "series {} defined as {} but stored as {}",
-                                def.key, def.value_type, e.value_type
-                            ),
-                        ))
-                    }
-                    Some(e) => e.clone(),
-                    None => catalog.insert(def.key.clone(), def.value_type),
-                };
-                local.insert(def.id, (entry.id, entry.value_type));
-            }
-            for (local_id, points) in &rec.writes {
-                let Some(&(id, vt)) = local.get(local_id) else {
-                    return Err(Error::corrupt(
-                        &file.path,
-                        0,
-                        format!("record uses undefined series id {local_id}"),
-                    ));
-                };
-                if let Some(p) = points.iter().find(|p| p.value.value_type() != vt) {
-                    return Err(Error::corrupt(
-                        &file.path,
-                        0,
-                        format!("point at {} has the wrong type", p.ts),
-                    ));
-                }
-                head.apply(id, vt, points, limits);
-                if let (Some(e), Some(p)) = (catalog.by_id(id), commit::newest_point(points)) {
-                    e.offer_latest(p);
-                }
-            }
-        }
-        Ok(())
-    })?;
+    let mut replay = Replay {
+        catalog: &mut catalog,
+        version: &mut version,
+        head: &mut head,
+        limits,
+        max_segment_seq: next_segment_seq - 1,
+        records: 0,
+        metadata_records: 0,
+    };
+    let last_wal = recovery::replay(&wal_dir, |file| replay.file(file))?;
+    let (replayed, metadata_records) = (replay.records, replay.metadata_records);
     if replayed == 0 {
         // Header-only files from earlier clean runs: nothing to keep, so do not let them pile up.
         for seq in recovery::list_files(&wal_dir)? {
@@ -114,14 +121,13 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
         head: RwLock::new(head),
         head_bytes: AtomicUsize::new(head_bytes),
         wal_bytes: AtomicU64::new(wal_bytes),
-        version: RwLock::new(Arc::new(Version {
-            segments,
-            frozen: Vec::new(),
-        })),
-        flush_lock: Mutex::new(()),
+        version: RwLock::new(Arc::new(version)),
+        flush_lock: Mutex::new(side_files),
         flush_wanted: Mutex::new(FlushSignal::default()),
         flush_cv: Condvar::new(),
         next_segment_seq: AtomicU64::new(next_segment_seq),
+        // Metadata replayed from the WAL is not in the metadata file yet.
+        metadata_changes: AtomicU64::new(metadata_records),
         stats: Counters::default(),
     });
     let spawn = |name: &str, f: fn(Arc<Inner>)| {
@@ -143,8 +149,13 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
 }
 
 /// Opens every segment in sequence order, registers its series, and takes the latest point
-/// of each series from the chunk index (a later segment wins on equal timestamps).
-fn open_segments(dir: &Path, catalog: &mut Catalog) -> Result<Vec<Arc<Segment>>> {
+/// of each series from the chunk index (a later segment wins on equal timestamps), skipping
+/// points that tombstones hide.
+fn open_segments(
+    dir: &Path,
+    catalog: &mut Catalog,
+    tombstones: &Tombstones,
+) -> Result<Vec<Arc<Segment>>> {
     let mut seqs = Vec::new();
     let mut removed_tmp = false;
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
@@ -168,31 +179,126 @@ fn open_segments(dir: &Path, catalog: &mut Catalog) -> Result<Vec<Arc<Segment>>>
     let mut segments = Vec::with_capacity(seqs.len());
     for seq in seqs {
         let path = segment::file_path(dir, seq);
-        let seg = Segment::open(&path, seq)?;
+        let seg = Arc::new(Segment::open(&path, seq)?);
         for (key, si) in seg.series() {
-            let entry = match catalog.get(key) {
-                Some(e) if e.value_type != si.value_type => {
-                    return Err(Error::corrupt(
-                        &path,
-                        0,
-                        format!(
-                            "series {key} stored as {} here but {} in an older segment",
-                            si.value_type, e.value_type
-                        ),
-                    ))
-                }
-                Some(e) => e.clone(),
-                None => catalog.insert(key.clone(), si.value_type),
-            };
-            if let Some(m) = si.chunks.last() {
-                entry.offer_latest(Point::with_quality(
-                    m.max_ts,
-                    Value::from_bits(si.value_type, m.last_bits),
-                    Quality(m.last_quality),
-                ));
+            let entry = register(catalog, key, si.value_type, &path)?;
+            let hidden = tombstones.hidden(key, seq);
+            if let Some(p) = newest_in_segment(&seg, key, &hidden)? {
+                entry.offer_latest(p);
             }
         }
-        segments.push(Arc::new(seg));
+        segments.push(seg);
     }
     Ok(segments)
+}
+
+/// The catalog entry of `key`, registered with type `vt` if new; a known series with another
+/// type means the store contradicts itself: an error naming `path`, the file that says so.
+fn register(
+    catalog: &mut Catalog,
+    key: &SeriesKey,
+    vt: ValueType,
+    path: &Path,
+) -> Result<Arc<SeriesEntry>> {
+    match catalog.get(key) {
+        Some(e) if e.value_type != vt => Err(Error::corrupt(
+            path,
+            0,
+            format!(
+                "series {key} is {vt} here but {} in files read before",
+                e.value_type
+            ),
+        )),
+        Some(e) => Ok(e.clone()),
+        None => Ok(catalog.insert(key.clone(), vt)),
+    }
+}
+
+/// WAL replay into the head, the catalog and the version's tombstones, record by record in
+/// log order, as the committer applied them before the restart.
+///
+/// A replayed delete gets a tombstone over every segment present at open. That may hide
+/// points a segment holds from writes logged after the delete (a crash came between writing
+/// that segment and deleting its WAL files), but those writes come later in this same replay
+/// and land in the head, which is not hidden: the result is what it was before the crash.
+struct Replay<'a> {
+    catalog: &'a mut Catalog,
+    version: &'a mut Version,
+    head: &'a mut Memtable,
+    limits: ChunkLimits,
+    max_segment_seq: u64,
+    records: usize,
+    metadata_records: u64,
+}
+
+impl Replay<'_> {
+    fn file(&mut self, file: &WalFile) -> Result<()> {
+        self.records += file.records.len();
+        let mut local: HashMap<u32, (u32, ValueType)> = HashMap::new();
+        for rec in &file.records {
+            match rec {
+                Record::Batch(b) => self.batch(file, b, &mut local)?,
+                Record::Delete(d) => self.delete(file, d)?,
+                Record::Metadata(m) => {
+                    let entry = register(self.catalog, &m.key, m.value_type, &file.path)?;
+                    entry.set_metadata(Arc::new(m.metadata.clone()));
+                    self.metadata_records += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn batch(
+        &mut self,
+        file: &WalFile,
+        rec: &BatchRecord,
+        local: &mut HashMap<u32, (u32, ValueType)>,
+    ) -> Result<()> {
+        for def in &rec.defs {
+            let entry = register(self.catalog, &def.key, def.value_type, &file.path)?;
+            local.insert(def.id, (entry.id, entry.value_type));
+        }
+        for (local_id, points) in &rec.writes {
+            let Some(&(id, vt)) = local.get(local_id) else {
+                return Err(Error::corrupt(
+                    &file.path,
+                    0,
+                    format!("record uses undefined series id {local_id}"),
+                ));
+            };
+            if let Some(p) = points.iter().find(|p| p.value.value_type() != vt) {
+                return Err(Error::corrupt(
+                    &file.path,
+                    0,
+                    format!("point at {} has the wrong type", p.ts),
+                ));
+            }
+            self.head.apply(id, vt, points, self.limits);
+            if let (Some(e), Some(p)) = (self.catalog.by_id(id), commit::newest_point(points)) {
+                e.offer_latest(p);
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, file: &WalFile, d: &DeleteRecord) -> Result<()> {
+        let entry = register(self.catalog, &d.key, d.value_type, &file.path)?;
+        self.head
+            .delete_range(entry.id, d.start, d.end, self.limits)
+            .map_err(|e| Error::corrupt("<head in memory>", 0, format!("series {}: {e}", d.key)))?;
+        let tombstone = Tombstone {
+            start: d.start,
+            end: d.end,
+            max_segment_seq: self.max_segment_seq,
+        };
+        Arc::make_mut(&mut self.version.tombstones).add(&d.key, d.value_type, tombstone);
+        if entry
+            .latest()
+            .is_some_and(|p| p.ts >= d.start && p.ts < d.end)
+        {
+            entry.set_latest(newest_visible(&d.key, entry.id, self.version, self.head)?);
+        }
+        Ok(())
+    }
 }

@@ -1,4 +1,6 @@
-//! The read path: merge segments, frozen memtables and the active head of one series.
+//! The read path: merge segments, frozen memtables and the active head of one series, minus
+//! the points that tombstones hide in segments and frozen memtables (deletes remove the
+//! active head's points in place).
 
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use crate::point::Point;
 use crate::query::merge::merge_sources;
 use crate::segment::reader::Segment;
 use crate::series::SeriesKey;
+use crate::tombstone::HiddenRanges;
 
 impl Engine {
     /// Every point of series `key` with `start <= ts < end`, in time order, one per
@@ -41,13 +44,18 @@ impl Engine {
         };
         let mut sources = Vec::with_capacity(version.segments.len() + version.frozen.len() + 1);
         for seg in &version.segments {
-            sources.push(read_segment(seg, key, start, end)?);
+            let hidden = version.tombstones.hidden(key, seg.seq());
+            sources.push(read_segment(seg, key, start, end, &hidden)?);
         }
         for frozen in &version.frozen {
             if let Some(h) = frozen.memtable.get(entry.id) {
                 let mut pts = Vec::new();
                 h.read_range(start, end, &mut pts)
                     .map_err(|e| head_damage(e.to_string()))?;
+                version
+                    .tombstones
+                    .hidden(key, frozen.segment_seq)
+                    .filter(&mut pts);
                 sources.push(pts);
             }
         }
@@ -56,7 +64,8 @@ impl Engine {
     }
 
     /// The newest point of series `key` (highest timestamp; the last written on ties), from
-    /// memory. `Ok(None)` never happens for a known series; unknown series are an error.
+    /// memory. `Ok(None)` when every point of the series was deleted (or it was declared
+    /// through [`Engine::declare_series`] and has none yet); unknown series are an error.
     pub fn latest(&self, key: &SeriesKey) -> Result<Option<Point>> {
         let catalog = self.inner.catalog.read();
         let entry = catalog.get(key).ok_or_else(|| Error::UnknownSeries {
@@ -66,16 +75,30 @@ impl Engine {
     }
 }
 
-fn read_segment(seg: &Arc<Segment>, key: &SeriesKey, start: i64, end: i64) -> Result<Vec<Point>> {
+fn read_segment(
+    seg: &Arc<Segment>,
+    key: &SeriesKey,
+    start: i64,
+    end: i64,
+    hidden: &HiddenRanges,
+) -> Result<Vec<Point>> {
     let mut pts = Vec::new();
     let Some(si) = seg.get(key) else {
         return Ok(pts);
     };
-    for m in si
-        .chunks
-        .iter()
-        .filter(|m| m.max_ts >= start && m.min_ts < end)
-    {
+    let wanted = |m: &&crate::segment::ChunkMeta| {
+        m.max_ts >= start && m.min_ts < end && !hidden.covers(m.min_ts, m.max_ts)
+    };
+    // One allocation for all the chunks' points: growing the vector chunk by chunk would
+    // copy it again and again.
+    pts.reserve(
+        si.chunks
+            .iter()
+            .filter(wanted)
+            .map(|m| m.count as usize)
+            .sum(),
+    );
+    for m in si.chunks.iter().filter(wanted) {
         let bytes = seg.chunk_bytes(m)?;
         let before = pts.len();
         decode_chunk_into(bytes, &mut pts)
@@ -88,7 +111,7 @@ fn read_segment(seg: &Arc<Segment>, key: &SeriesKey, start: i64, end: i64) -> Re
             ));
         }
     }
-    pts.retain(|p| p.ts >= start && p.ts < end);
+    pts.retain(|p| p.ts >= start && p.ts < end && !hidden.contains(p.ts));
     Ok(pts)
 }
 

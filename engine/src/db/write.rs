@@ -2,9 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
 
 use super::commit::{Pending, Ticket};
-use super::Engine;
+use super::{Engine, Inner, WalState};
 use crate::batch::WriteBatch;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
@@ -63,7 +66,7 @@ impl Engine {
             .zip(&resolved)
             .map(|((_, pts), &(id, vt))| (id, vt, pts.clone()))
             .collect();
-        let mut wal = inner.wal.lock();
+        let wal = inner.wal.lock();
         if wal.shutdown {
             return Err(Error::Closed);
         }
@@ -79,35 +82,54 @@ impl Engine {
             .collect();
         let mut payload = Vec::with_capacity(64 + batch.len() * crate::wal::record::POINT_LEN);
         encode_batch(defs.iter().copied(), &refs, &mut payload);
-        if let Err(e) = wal.writer.append(&payload) {
-            if let Error::Poisoned { reason } = &e {
-                drop(wal);
-                super::commit::poison(inner, reason.clone());
-            }
-            return Err(e);
-        }
-        for (id, _, _) in defs {
-            wal.writer.mark_defined(id);
-        }
-        let seq = wal.next_seq;
-        wal.next_seq += 1;
-        wal.unsynced = true;
-        wal.queue.push(Pending::Batch { seq, writes });
-        inner.wal_bytes.store(wal.writer.size(), Ordering::Relaxed);
-        inner.wal_cv.notify_one();
-        drop(wal);
-        Ok(Ticket {
-            seq,
-            inner: inner.clone(),
-        })
+        let ids: Vec<u32> = defs.iter().map(|(id, _, _)| *id).collect();
+        append_and_queue(
+            inner,
+            wal,
+            &payload,
+            |w| ids.into_iter().for_each(|id| w.writer.mark_defined(id)),
+            |seq| Pending::Batch { seq, writes },
+        )
     }
+}
+
+/// Appends one record to the WAL under the caller's lock, runs `appended` on the WAL state
+/// once the append succeeded, and queues `item(seq)` for the committer. A failed append
+/// changes nothing (the writer cuts the file back) or, if even that failed, poisons the
+/// engine.
+pub(super) fn append_and_queue(
+    inner: &Arc<Inner>,
+    mut wal: MutexGuard<'_, WalState>,
+    payload: &[u8],
+    appended: impl FnOnce(&mut WalState),
+    item: impl FnOnce(u64) -> Pending,
+) -> Result<Ticket> {
+    if let Err(e) = wal.writer.append(payload) {
+        if let Error::Poisoned { reason } = &e {
+            drop(wal);
+            super::commit::poison(inner, reason.clone());
+        }
+        return Err(e);
+    }
+    appended(&mut wal);
+    let seq = wal.next_seq;
+    wal.next_seq += 1;
+    wal.unsynced = true;
+    wal.queue.push(item(seq));
+    inner.wal_bytes.store(wal.writer.size(), Ordering::Relaxed);
+    inner.wal_cv.notify_one();
+    drop(wal);
+    Ok(Ticket {
+        seq,
+        inner: inner.clone(),
+    })
 }
 
 /// Id and type for every entry of the batch, registering new series. Fails, registering
 /// nothing, at the first point whose type differs from its series (known or earlier in the
 /// batch). New series are checked again under the catalog's write lock, so two batches racing
 /// to create one series with different types cannot both succeed.
-fn resolve(inner: &super::Inner, batch: &WriteBatch) -> Result<Vec<(u32, ValueType)>> {
+fn resolve(inner: &Inner, batch: &WriteBatch) -> Result<Vec<(u32, ValueType)>> {
     {
         let catalog = inner.catalog.read();
         let checked = check_types(&catalog, batch)?;

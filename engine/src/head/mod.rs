@@ -9,6 +9,7 @@ pub use series::{ClosedChunk, SeriesHead};
 
 use std::collections::HashMap;
 
+use crate::codec::CodecError;
 use crate::point::{Point, ValueType};
 
 /// Settings that shape head chunks.
@@ -39,6 +40,31 @@ impl Memtable {
         }
         self.bytes = (self.bytes + head.mem_bytes()).saturating_sub(before);
         self.points += points.len() as u64;
+    }
+
+    /// Removes the points of series `id` with `start <= ts < end`; a series left without
+    /// points is dropped from the memtable. Returns whether anything was removed.
+    pub fn delete_range(
+        &mut self,
+        id: u32,
+        start: i64,
+        end: i64,
+        limits: ChunkLimits,
+    ) -> Result<bool, CodecError> {
+        let Some(head) = self.series.get(&id) else {
+            return Ok(false);
+        };
+        let Some(rest) = head.without_range(start, end, limits)? else {
+            return Ok(false);
+        };
+        let before = head.mem_bytes();
+        self.bytes = (self.bytes + rest.mem_bytes()).saturating_sub(before);
+        if rest.is_empty() {
+            self.series.remove(&id);
+        } else {
+            self.series.insert(id, rest);
+        }
+        Ok(true)
     }
 
     /// Approximate memory held, in bytes.

@@ -157,6 +157,38 @@ impl SeriesHead {
         Ok(())
     }
 
+    /// Every point, sorted, newest write winning (`i64::MAX` included).
+    pub fn all_points(&self) -> Result<Vec<Point>, CodecError> {
+        let mut out = Vec::new();
+        self.read_inclusive(i64::MIN, i64::MAX, &mut out)?;
+        Ok(out)
+    }
+
+    /// This head without its points in `start <= ts < end`, rebuilt from the rest; `None`
+    /// when no point is in that range. Deletes are rare, so decoding the series' head and
+    /// encoding it again is an acceptable price for keeping chunks simple and immutable.
+    pub fn without_range(
+        &self,
+        start: i64,
+        end: i64,
+        limits: ChunkLimits,
+    ) -> Result<Option<SeriesHead>, CodecError> {
+        let all = self.all_points()?;
+        if !all.iter().any(|p| p.ts >= start && p.ts < end) {
+            return Ok(None);
+        }
+        let mut head = SeriesHead::new(self.vt);
+        for p in all.into_iter().filter(|p| p.ts < start || p.ts >= end) {
+            head.append(p, limits);
+        }
+        Ok(Some(head))
+    }
+
+    /// True when the head holds no point.
+    pub fn is_empty(&self) -> bool {
+        self.closed.is_empty() && self.open.is_empty() && self.ooo.is_empty()
+    }
+
     /// The newest point by timestamp.
     pub fn latest(&self) -> Option<Point> {
         let in_order = self

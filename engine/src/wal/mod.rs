@@ -7,6 +7,7 @@
 pub mod reader;
 pub mod record;
 pub mod recovery;
+pub mod series_record;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::record::{
-    decode_batch, parse_file_header, parse_frame, BatchRecord, Frame, HeaderError, FILE_HEADER_LEN,
+    decode_record, parse_file_header, parse_frame, Frame, HeaderError, Record, FILE_HEADER_LEN,
     RECORD_HEADER_LEN,
 };
 use crate::error::{Error, Result};
@@ -37,8 +37,8 @@ pub struct WalFile {
     pub path: PathBuf,
     /// Its sequence number (from the name).
     pub seq: u64,
-    /// Its batch records, in order.
-    pub records: Vec<BatchRecord>,
+    /// Its records, in order.
+    pub records: Vec<Record>,
     /// How it ends.
     pub tail: Tail,
 }
@@ -86,7 +86,7 @@ pub fn read_file(path: &Path, seq: u64, is_last: bool) -> Result<WalFile> {
     let mut pos = FILE_HEADER_LEN;
     while pos < buf.len() {
         let reason = match parse_frame(&buf[pos..]) {
-            Frame::Record(payload, len) => match decode_batch(payload) {
+            Frame::Record(payload, len) => match decode_record(payload) {
                 Ok(rec) => {
                     out.records.push(rec);
                     pos += len;
