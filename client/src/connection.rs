@@ -1,5 +1,6 @@
 //! [`Client`]: one connection to a Lodestone server and the calls it answers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lodestone_proto::v1 as pb;
@@ -23,22 +24,74 @@ pub const MAX_REQUEST_BYTES: usize = 64 << 20;
 ///
 /// Cloning is cheap and clones share the connection (HTTP/2 multiplexes their calls), so a
 /// program makes one `Client` and hands out clones.
+///
+/// A client made with [`Client::connect_any`] knows several endpoints: it is connected to
+/// one, and a [`crate::Writer`] made from it moves to the next when that one fails.
 #[derive(Debug, Clone)]
 pub struct Client {
     rpc: LodestoneClient<Channel>,
-    endpoint: String,
+    /// Every endpoint this client may use, normalized; never empty.
+    endpoints: Arc<[String]>,
+    /// Index in `endpoints` of the one connected.
+    current: usize,
 }
 
 impl Client {
     /// Connects to `endpoint`, e.g. `http://127.0.0.1:7400` or `127.0.0.1:7400` (plain
     /// HTTP/2 is assumed when no scheme is given).
     pub async fn connect(endpoint: impl AsRef<str>) -> Result<Client> {
-        let endpoint = normalize(endpoint.as_ref());
-        let channel = Endpoint::from_shared(endpoint.clone())
-            .map_err(|e| Error::InvalidEndpoint {
-                endpoint: endpoint.clone(),
-                reason: e.to_string(),
-            })?
+        let endpoints: Arc<[String]> = Arc::from(vec![normalize(endpoint.as_ref())]);
+        Client::connect_to(endpoints, 0).await
+    }
+
+    /// Connects to the first of `endpoints` that answers, trying them in order. The others
+    /// are kept: a [`crate::Writer`] made from this client fails over to the next endpoint
+    /// when the connected one fails or answers UNAVAILABLE. A malformed endpoint is refused
+    /// before any is tried; when none answers, the error names each with its reason.
+    pub async fn connect_any<I>(endpoints: I) -> Result<Client>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let endpoints: Vec<String> = endpoints
+            .into_iter()
+            .map(|e| normalize(e.as_ref()))
+            .collect();
+        if endpoints.is_empty() {
+            return Err(Error::InvalidEndpoint {
+                endpoint: String::new(),
+                reason: "no endpoint given".into(),
+            });
+        }
+        for e in &endpoints {
+            parse_endpoint(e)?;
+        }
+        let endpoints: Arc<[String]> = Arc::from(endpoints);
+        let mut failures = Vec::new();
+        for i in 0..endpoints.len() {
+            match Client::connect_to(endpoints.clone(), i).await {
+                Ok(c) => return Ok(c),
+                Err(Error::Connect { endpoint, reason }) => {
+                    failures.push(format!("{endpoint}: {reason}"))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Connect {
+            endpoint: endpoints.join(", "),
+            reason: failures.join("; "),
+        })
+    }
+
+    /// Connects to `endpoints[current]`, keeping the list.
+    pub(crate) async fn connect_to(endpoints: Arc<[String]>, current: usize) -> Result<Client> {
+        let endpoint = endpoints
+            .get(current)
+            .ok_or_else(|| Error::InvalidEndpoint {
+                endpoint: String::new(),
+                reason: "no endpoint given".into(),
+            })?;
+        let channel = parse_endpoint(endpoint)?
             .connect_timeout(CONNECT_TIMEOUT)
             .connect()
             .await
@@ -49,12 +102,40 @@ impl Client {
         let rpc = LodestoneClient::new(channel)
             .max_decoding_message_size(MAX_REPLY_BYTES)
             .max_encoding_message_size(MAX_REQUEST_BYTES);
-        Ok(Client { rpc, endpoint })
+        Ok(Client {
+            rpc,
+            endpoints,
+            current,
+        })
+    }
+
+    /// A client that connects on first use (tests of what happens when nothing answers).
+    #[cfg(test)]
+    pub(crate) fn lazy(endpoint: &str) -> Result<Client> {
+        let endpoints: Arc<[String]> = Arc::from(vec![normalize(endpoint)]);
+        let channel = parse_endpoint(&endpoints[0])?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .connect_lazy();
+        Ok(Client {
+            rpc: LodestoneClient::new(channel),
+            endpoints,
+            current: 0,
+        })
     }
 
     /// The endpoint this client talks to, with its scheme.
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        &self.endpoints[self.current]
+    }
+
+    /// Every endpoint this client knows, the connected one included, with their schemes.
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    /// The known endpoints and the index of the connected one, for failing over.
+    pub(crate) fn endpoint_list(&self) -> (Arc<[String]>, usize) {
+        (self.endpoints.clone(), self.current)
     }
 
     /// Stores one batch atomically (all or nothing); returns once it is durable under the
@@ -82,18 +163,31 @@ impl Client {
         start_ns: i64,
         end_ns: i64,
     ) -> Result<Vec<pb::Point>> {
+        let mut pages = self.query_pages(series, start_ns, end_ns).await?;
+        let mut points = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            points.extend(page);
+        }
+        Ok(points)
+    }
+
+    /// The points of `series` with `start_ns <= ts < end_ns`, in time order, page by page
+    /// as the server sends them, so that a caller streaming them out holds one page at a
+    /// time.
+    pub async fn query_pages(
+        &self,
+        series: pb::SeriesKey,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<QueryPages> {
         let req = pb::QueryRequest {
             series: Some(series),
             start_ns,
             end_ns,
             limit: 0,
         };
-        let mut pages = self.rpc.clone().query(req).await?.into_inner();
-        let mut points = Vec::new();
-        while let Some(page) = pages.message().await? {
-            points.extend(page.points);
-        }
-        Ok(points)
+        let pages = self.rpc.clone().query(req).await?.into_inner();
+        Ok(QueryPages { pages })
     }
 
     /// The newest point of `series` (`None` if it has none); an unknown series is
@@ -149,6 +243,27 @@ impl AckStream {
     }
 }
 
+/// The pages of a [`Client::query_pages`] call.
+#[derive(Debug)]
+pub struct QueryPages {
+    pages: tonic::Streaming<pb::QueryResponse>,
+}
+
+impl QueryPages {
+    /// The next page of points; `Ok(None)` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<pb::Point>>> {
+        Ok(self.pages.message().await?.map(|page| page.points))
+    }
+}
+
+/// A tonic endpoint for `endpoint`, or why it is malformed.
+fn parse_endpoint(endpoint: &str) -> Result<Endpoint> {
+    Endpoint::from_shared(endpoint.to_string()).map_err(|e| Error::InvalidEndpoint {
+        endpoint: endpoint.to_string(),
+        reason: e.to_string(),
+    })
+}
+
 /// `host:port` becomes `http://host:port`; anything with a scheme is kept.
 fn normalize(endpoint: &str) -> String {
     if endpoint.contains("://") {
@@ -199,5 +314,31 @@ mod tests {
     async fn a_malformed_endpoint_is_refused_before_connecting() {
         let e = Client::connect("http://bad host:1").await.unwrap_err();
         assert!(matches!(e, Error::InvalidEndpoint { .. }), "{e:?}");
+        let e = Client::connect_any(["127.0.0.1:1", "http://bad host:1"])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidEndpoint { .. }), "{e:?}");
+        let none: [&str; 0] = [];
+        let e = Client::connect_any(none).await.unwrap_err();
+        assert!(e.to_string().contains("no endpoint"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn when_no_endpoint_answers_each_is_named_with_its_reason() {
+        let closed = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (a, b) = (closed(), closed());
+        let e = Client::connect_any([format!("127.0.0.1:{a}"), format!("127.0.0.1:{b}")])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(&format!("127.0.0.1:{a}: ")), "{text}");
+        assert!(text.contains(&format!("127.0.0.1:{b}: ")), "{text}");
     }
 }

@@ -1,5 +1,8 @@
 //! The client's one error type: what went wrong, in terms a caller can act on, mapped from
-//! gRPC status codes in one place.
+//! gRPC status codes in one place, and which errors a retry may cure
+//! ([`Error::is_retryable`]).
+
+use std::time::Duration;
 
 use tonic::{Code, Status};
 
@@ -10,7 +13,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// The server's message is kept as it was sent: for rejected input it names the series, the
 /// point index and the field involved.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The endpoint is not a valid URI.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
@@ -62,6 +65,43 @@ pub enum Error {
     /// The server sent a reply this client cannot interpret (a required field missing).
     #[error("malformed reply: {0}")]
     Protocol(String),
+    /// A [`crate::Writer`] batch was refused as invalid (INVALID_ARGUMENT) and not stored;
+    /// it is never sent again. The reason is the server's, naming the series, the point's
+    /// index within that series in the batch, and the field.
+    #[error("batch {sequence} ({points} points) rejected: {reason}")]
+    Rejected {
+        /// The batch's sequence number.
+        sequence: u64,
+        /// Points in the batch, all of them not stored.
+        points: usize,
+        /// The server's message.
+        reason: String,
+    },
+    /// The [`crate::Writer`] was closed and accepts no more points.
+    #[error("the writer is closed")]
+    WriterClosed,
+    /// The [`crate::Writer`] kept failing for longer than its retry budget and stopped;
+    /// points not acknowledged before were not stored.
+    #[error(
+        "gave up after {attempts} attempts over {elapsed:?} with {unacknowledged} points \
+         not acknowledged; last error: {last}"
+    )]
+    GaveUp {
+        /// Consecutive failed attempts.
+        attempts: u32,
+        /// How long the writer kept failing.
+        elapsed: Duration,
+        /// Points pushed but not acknowledged, dropped.
+        unacknowledged: usize,
+        /// The last failure.
+        last: Box<Error>,
+    },
+    /// Writer options that cannot work (a zero bound, a batch above the server's limit).
+    #[error("invalid writer options: {0}")]
+    InvalidOptions(String),
+    /// A [`crate::Writer`] runs a background task and so must be made inside a Tokio runtime.
+    #[error("a writer must be created inside a Tokio runtime")]
+    NoRuntime,
 }
 
 impl Error {
@@ -76,16 +116,46 @@ impl Error {
             Error::Internal(_) => Code::Internal,
             Error::Timeout(_) => Code::DeadlineExceeded,
             Error::Other { code, .. } => *code,
-            Error::InvalidEndpoint { .. } | Error::Connect { .. } | Error::Protocol(_) => {
-                return None
-            }
+            Error::Rejected { .. } => Code::InvalidArgument,
+            Error::InvalidEndpoint { .. }
+            | Error::Connect { .. }
+            | Error::Protocol(_)
+            | Error::WriterClosed
+            | Error::GaveUp { .. }
+            | Error::InvalidOptions(_)
+            | Error::NoRuntime => return None,
         })
+    }
+
+    /// True when sending the same request again later may succeed: the connection failed or
+    /// was lost, the server was shutting down or overloaded, or the call timed out. Never
+    /// for rejected input, which fails the same way every time.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect { .. }
+            | Error::Unavailable(_)
+            | Error::Overloaded(_)
+            | Error::Timeout(_) => true,
+            Error::Other { code, .. } => matches!(code, Code::Unknown | Code::Aborted),
+            _ => false,
+        }
     }
 }
 
 impl From<Status> for Error {
     fn from(s: Status) -> Self {
         let message = s.message().to_string();
+        // A status with a source was made on this side from a transport failure (a reset
+        // connection, an HTTP/2 error), not sent by the server: tonic labels those INTERNAL or
+        // UNKNOWN, but what happened is that the connection was lost.
+        if let Some(source) = std::error::Error::source(&s) {
+            if matches!(
+                s.code(),
+                Code::Internal | Code::Unknown | Code::OutOfRange | Code::Aborted
+            ) {
+                return Error::Unavailable(format!("connection lost: {message} ({source})"));
+            }
+        }
         match s.code() {
             Code::InvalidArgument | Code::OutOfRange => Error::InvalidArgument(message),
             Code::NotFound => Error::NotFound(message),
@@ -127,5 +197,67 @@ mod tests {
         let e = Error::from(Status::new(Code::PermissionDenied, "no"));
         assert_eq!(e.code(), Some(Code::PermissionDenied));
         assert!(e.to_string().contains("no"), "{e}");
+    }
+
+    #[test]
+    fn a_transport_failure_is_a_lost_connection_not_a_server_error() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = Error::from(Status::from_error(Box::new(reset)));
+        assert!(matches!(e, Error::Unavailable(_)), "{e:?}");
+        assert!(e.to_string().contains("reset by peer"), "{e}");
+        assert!(e.is_retryable());
+        // The same code sent by the server stays what the server said.
+        let e = Error::from(Status::internal("storage error"));
+        assert!(matches!(e, Error::Internal(_)), "{e:?}");
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let retry = [
+            Code::Unavailable,
+            Code::ResourceExhausted,
+            Code::DeadlineExceeded,
+            Code::Cancelled,
+            Code::Unknown,
+            Code::Aborted,
+        ];
+        for code in retry {
+            assert!(
+                Error::from(Status::new(code, "x")).is_retryable(),
+                "{code:?}"
+            );
+        }
+        let fatal = [
+            Code::InvalidArgument,
+            Code::OutOfRange,
+            Code::NotFound,
+            Code::FailedPrecondition,
+            Code::Internal,
+            Code::PermissionDenied,
+            Code::Unauthenticated,
+            Code::Unimplemented,
+        ];
+        for code in fatal {
+            assert!(
+                !Error::from(Status::new(code, "x")).is_retryable(),
+                "{code:?}"
+            );
+        }
+        let connect = Error::Connect {
+            endpoint: "http://a:1".into(),
+            reason: "refused".into(),
+        };
+        assert!(connect.is_retryable());
+        let rejected = Error::Rejected {
+            sequence: 3,
+            points: 10,
+            reason: "series t: point 2 has no value".into(),
+        };
+        assert!(!rejected.is_retryable());
+        assert_eq!(rejected.code(), Some(Code::InvalidArgument));
+        assert_eq!(
+            rejected.to_string(),
+            "batch 3 (10 points) rejected: series t: point 2 has no value"
+        );
     }
 }

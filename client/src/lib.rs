@@ -12,17 +12,36 @@
 //! # Ok(()) }
 //! ```
 //!
+//! For a steady feed, [`Writer`] (from [`Client::writer`]) batches points by size and time,
+//! keeps several batches in flight on one write stream, bounds its memory (pushes wait when
+//! it is full), retries with backoff and fails over between the endpoints given to
+//! [`Client::connect_any`], re-sending what was not acknowledged:
+//!
+//! ```no_run
+//! use lodestone_client::{Client, Point, SeriesKey, WriterOptions};
+//! # async fn demo() -> lodestone_client::Result<()> {
+//! let client = Client::connect_any(["10.0.0.1:7400", "10.0.0.2:7400"]).await?;
+//! let writer = client.writer(WriterOptions::default())?;
+//! let key = SeriesKey::new("flow", [("site", "p1")]);
+//! writer.push(&key, Point::new(1_000, 3.5)).await?;
+//! writer.flush().await?; // every point pushed so far is durable
+//! # Ok(()) }
+//! ```
+//!
 //! [`batch::BatchBuilder`] groups readings per series into bounded write requests with
-//! increasing sequence numbers. Retries, failover and store-and-forward come later.
+//! increasing sequence numbers; the writer is built on it. Store-and-forward comes later.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod batch;
 pub mod connection;
 pub mod error;
+mod series_admin;
+pub mod writer;
 
-pub use connection::{AckStream, Client};
+pub use connection::{AckStream, Client, QueryPages};
 pub use error::{Error, Result};
 pub use lodestone_proto::v1::{
     point::Value, Label, Point, SeriesInfo, SeriesKey, SeriesPoints, StatsResponse, ValueType,
     WriteRequest, WriteResponse,
 };
+pub use writer::{Backoff, Writer, WriterOptions, WriterStats};

@@ -88,6 +88,9 @@ mod tests {
             "ListSeries",
             "Flush",
             "Stats",
+            "Delete",
+            "GetSeriesMetadata",
+            "PutSeriesMetadata",
         ] {
             assert!(methods.contains(&m), "{m} missing from {methods:?}");
         }

@@ -1,22 +1,44 @@
 //! HTTP endpoints: `/ping` and `/health` for load balancers and probes, `/metrics` for
-//! Prometheus. (The InfluxDB-compatible `/write` and `/query` come with the protocol work.)
+//! Prometheus, the InfluxDB v1-compatible `/write` ([`crate::influx`]) and `/query`
+//! ([`crate::influxql`]), and `/admin/flush`.
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use lodestone_engine::Engine;
 
-/// The HTTP routes, sharing one engine.
-pub fn router(engine: Arc<Engine>) -> Router {
+use crate::influx::{self, WriteState};
+use crate::metrics::ServerMetrics;
+
+/// The state the routes share.
+#[derive(Debug, Clone)]
+struct AppState {
+    engine: Arc<Engine>,
+    write: WriteState,
+    metrics: Arc<ServerMetrics>,
+}
+
+/// The HTTP routes, sharing one engine and the server's metrics.
+pub fn router(engine: Arc<Engine>, metrics: Arc<ServerMetrics>) -> Router {
+    let state = AppState {
+        write: WriteState::new(engine.clone()),
+        engine,
+        metrics,
+    };
     Router::new()
         .route("/ping", get(ping).head(ping))
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .with_state(engine)
+        .route("/metrics", get(metrics_page))
+        .route("/write", post(write))
+        .route("/query", get(query).post(query))
+        .route("/admin/flush", get(flush).post(flush))
+        .layer(DefaultBodyLimit::max(influx::MAX_BODY_BYTES))
+        .with_state(state)
 }
 
 /// InfluxDB answers `/ping` with 204 and a version header; collectors probe it that way.
@@ -27,8 +49,8 @@ async fn ping() -> impl IntoResponse {
     )
 }
 
-async fn health(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
-    let s = engine.stats();
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let s = state.engine.stats();
     Json(serde_json::json!({
         "status": "pass",
         "series": s.series,
@@ -37,7 +59,53 @@ async fn health(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
     }))
 }
 
-async fn metrics(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
-    let body = crate::metrics::render(&engine.stats());
+async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
+    let body = crate::metrics::render(&state.engine.stats(), &state.metrics);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+async fn write(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = std::time::Instant::now();
+    let r = influx::write(state.write, q.as_deref(), &headers, body).await;
+    count(&state.metrics, &r);
+    state.metrics.write_latency.record(started.elapsed());
+    r
+}
+
+/// Counts a refused request in the metrics.
+fn count(metrics: &ServerMetrics, r: &Response) {
+    match r.status() {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+            metrics.count_refusal(true)
+        }
+        s if s.is_client_error() => metrics.count_refusal(false),
+        _ => {}
+    }
+}
+
+async fn query(State(state): State<AppState>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let started = std::time::Instant::now();
+    let r = crate::influxql::respond(state.engine.clone(), q.as_deref().unwrap_or(""), &body).await;
+    count(&state.metrics, &r);
+    state.metrics.query_latency.record(started.elapsed());
+    r
+}
+
+/// Moves the head into segment files now (benchmarks and operators call it before sizing
+/// the data folder or taking a backup).
+async fn flush(State(state): State<AppState>) -> Response {
+    let engine = state.engine.clone();
+    match tokio::task::spawn_blocking(move || engine.flush()).await {
+        Ok(Ok(())) => Json(serde_json::json!({ "flushed": true })).into_response(),
+        Ok(Err(e)) => influx::engine_error(e),
+        Err(e) => {
+            tracing::error!(error = %e, "flush task failed");
+            influx::error_response(StatusCode::INTERNAL_SERVER_ERROR, "flush task failed")
+        }
+    }
 }

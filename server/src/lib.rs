@@ -9,7 +9,9 @@
 //!   shutdown token, closing the engine;
 //! - [`grpc`]: the `lodestone.v1` service, with [`grpc::convert`] (protobuf ↔ engine types,
 //!   the only place they meet) and [`grpc::status`] (engine errors → gRPC status);
-//! - [`http`]: `/ping`, `/health`, `/metrics` ([`metrics`] renders the Prometheus text);
+//! - [`http`]: `/ping`, `/health`, `/metrics` ([`metrics`] renders the Prometheus text),
+//!   `/write` ([`influx`]: line protocol), `/query`, `/admin/flush`;
+//! - [`influxql`]: `/query`, an InfluxQL subset answered in InfluxDB's JSON;
 //! - [`cli`]: one file per command; [`series_text`]: the `name{k="v"}` syntax;
 //!   [`settings`]: defaults and flag values.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -17,6 +19,8 @@
 pub mod cli;
 pub mod grpc;
 pub mod http;
+pub mod influx;
+pub mod influxql;
 pub mod metrics;
 pub mod series_text;
 pub mod serve;

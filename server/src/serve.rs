@@ -66,12 +66,20 @@ pub async fn run(
     health_reporter
         .set_serving::<LodestoneServer<LodestoneService>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(lodestone_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let service = LodestoneServer::new(LodestoneService::new(engine.clone(), shutdown.clone()))
-        .max_decoding_message_size(MAX_REQUEST_BYTES);
+    // Reflection in both versions: grpcurl and recent tools ask v1, grpcio's Python
+    // reflection client and older tools v1alpha.
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(lodestone_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder().build_v1()?;
+    let reflection_alpha = reflection_builder().build_v1alpha()?;
+    let metrics = Arc::new(crate::metrics::ServerMetrics::default());
+    let service = LodestoneServer::new(
+        LodestoneService::new(engine.clone(), shutdown.clone()).with_metrics(metrics.clone()),
+    )
+    .max_decoding_message_size(MAX_REQUEST_BYTES);
 
     // Probes see NOT_SERVING as soon as shutdown starts, so balancers stop sending work.
     let stopping = shutdown.clone();
@@ -89,17 +97,21 @@ pub async fn run(
     let grpc = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .add_service(service)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), {
             let s = shutdown.clone();
             async move { s.triggered().await }
         });
-    let http = axum::serve(listeners.http, crate::http::router(engine.clone()))
-        .with_graceful_shutdown({
-            let s = shutdown.clone();
-            async move { s.triggered().await }
-        })
-        .into_future();
+    let http = axum::serve(
+        listeners.http,
+        crate::http::router(engine.clone(), metrics.clone()),
+    )
+    .with_graceful_shutdown({
+        let s = shutdown.clone();
+        async move { s.triggered().await }
+    })
+    .into_future();
     // Either server failing stops the other: the process must not half-run.
     let grpc = async {
         let r = grpc.await;

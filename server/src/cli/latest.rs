@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use super::{block_on, table, CliError, ServerAddr};
+use super::table::{self, Format};
+use super::{block_on, CliError, ServerAddr};
 use crate::grpc::convert::key_to_proto;
 use crate::series_text;
 
@@ -14,6 +15,9 @@ pub struct LatestArgs {
     /// The series, e.g. 'temperature{site="p1"}'.
     #[arg(long)]
     series: String,
+    /// Output format: an aligned table, CSV (series,timestamp,value,quality), or JSON lines.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 /// Prints the point.
@@ -24,7 +28,7 @@ pub fn run(args: LatestArgs) -> Result<(), CliError> {
         Ok(client.latest(key_to_proto(&key)).await?)
     })?;
     let mut out = std::io::stdout().lock();
-    table::points(&mut out, point.as_slice())?;
+    table::points_as(&mut out, args.format, &key.to_string(), point.as_slice())?;
     out.flush()?;
     Ok(())
 }

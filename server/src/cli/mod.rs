@@ -1,8 +1,13 @@
 //! The `lodestone` command line: one file per command (mini-redis's `cmd/`). `serve` runs
-//! the server; `stats`, `write`, `query` and `latest` talk to a running server through
-//! `lodestone-client` (`stats --data-dir` reads a folder no server has open).
+//! the server; `stats`, `write`, `query`, `latest`, `import` and `export` talk to a running
+//! server through `lodestone-client`, as do `delete` and `meta` (`stats --data-dir` reads a
+//! folder no server has open).
 
+mod delete;
+mod export;
+mod import;
 mod latest;
+mod meta;
 mod query;
 mod serve;
 mod stats;
@@ -12,6 +17,7 @@ mod write;
 
 use std::future::Future;
 use std::io;
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -36,8 +42,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (defaults: gRPC 127.0.0.1:7400, HTTP 127.0.0.1:7401, ./lodestone-data).
     ///
-    /// gRPC serves lodestone.v1 with health and reflection; HTTP serves /ping, /health and
-    /// /metrics. SIGINT or SIGTERM stops it cleanly, flushing the head.
+    /// gRPC serves lodestone.v1 with health and reflection; HTTP serves the InfluxDB v1
+    /// /write and /query, /ping, /health, /metrics and /admin/flush. SIGINT or SIGTERM stops
+    /// it cleanly, flushing the head.
     Serve(serve::ServeArgs),
     /// Print a server's statistics and series, or those of a data folder no server has open.
     Stats(stats::StatsArgs),
@@ -47,6 +54,18 @@ pub enum Command {
     Query(query::QueryArgs),
     /// Print the newest point of a series.
     Latest(latest::LatestArgs),
+    /// Import InfluxDB line-protocol (.lp) or CSV (.csv) files, streaming them in batches.
+    ///
+    /// CSV files have the header series,timestamp,value[,quality], as `export --format csv`
+    /// writes them. Prints `imported N points in S s (R points/s)`.
+    Import(import::ImportArgs),
+    /// Export series in [start, end) as line protocol, CSV or JSON lines.
+    Export(export::ExportArgs),
+    /// Delete the points of one series in [start, end) written before now.
+    Delete(delete::DeleteArgs),
+    /// Read or set a series' unit, description and type.
+    #[command(subcommand)]
+    Meta(meta::MetaCommand),
 }
 
 /// Why a command failed; printed as `lodestone: <error>`.
@@ -81,6 +100,40 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] io::Error),
+    /// A line of an imported file is malformed (or the server refused what it held).
+    #[error("{}:{line}: {reason}", file.display())]
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An imported file cannot be used as a whole (unreadable, unknown format).
+    #[error("{}: {reason}", file.display())]
+    ImportFile {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The export file cannot be created.
+    #[error("cannot create {}: {source}", file.display())]
+    ExportFile {
+        /// The file.
+        file: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A series cannot be written as line protocol.
+    #[error("series {series} cannot be written as line protocol: {reason}; export it with --format csv or json")]
+    NotLineProtocol {
+        /// The series.
+        series: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Cli {
@@ -92,6 +145,10 @@ impl Cli {
             Command::Write(args) => write::run(args),
             Command::Query(args) => query::run(args),
             Command::Latest(args) => latest::run(args),
+            Command::Import(args) => import::run(args),
+            Command::Export(args) => export::run(args),
+            Command::Delete(args) => delete::run(args),
+            Command::Meta(cmd) => meta::run(cmd),
         };
         match done {
             // `lodestone query ... | head` closes the pipe early: that is not a failure.

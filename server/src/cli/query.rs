@@ -1,8 +1,10 @@
-//! `lodestone query`: the points of one series in `[start, end)`, as a table.
+//! `lodestone query`: the points of one series in `[start, end)`, as a table, CSV or JSON
+//! lines.
 
 use std::io::Write;
 
-use super::{block_on, table, time, CliError, ServerAddr};
+use super::table::{self, Format};
+use super::{block_on, time, CliError, ServerAddr};
 use crate::grpc::convert::key_to_proto;
 use crate::series_text;
 
@@ -20,6 +22,10 @@ pub struct QueryArgs {
     /// Exclusive end: nanoseconds, `now`, or UTC RFC 3339; default the end of time.
     #[arg(long, value_parser = time::parse, allow_hyphen_values = true)]
     end: Option<i64>,
+    /// Output format: an aligned table, CSV (series,timestamp,value,quality; `lodestone
+    /// import` reads it back), or JSON lines.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 /// Prints the points.
@@ -31,7 +37,7 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
         Ok(client.query(key_to_proto(&key), start, end).await?)
     })?;
     let mut out = std::io::stdout().lock();
-    table::points(&mut out, &points)?;
+    table::points_as(&mut out, args.format, &key.to_string(), &points)?;
     out.flush()?;
     eprintln!("{} points of {key}", points.len());
     Ok(())

@@ -1,5 +1,6 @@
-//! Plain-text tables for people: points, series listings, statistics. (CSV and JSON output
-//! come later.)
+//! Command output: plain-text tables for people (points, series listings, statistics), and
+//! rows of points as CSV or JSON lines for programs. CSV and JSON rows carry the series, so
+//! what `query` and `export` print, `import` reads back.
 
 use std::io::{self, Write};
 
@@ -16,6 +17,123 @@ pub fn value(v: Option<&pb::point::Value>) -> String {
         Some(pb::point::Value::I64(v)) => v.to_string(),
         Some(pb::point::Value::Bool(v)) => v.to_string(),
         None => "-".to_string(),
+    }
+}
+
+/// A value typed as in InfluxDB line protocol, so that it parses back to the same type and
+/// bits: floats in Rust's shortest round-trip form (`21.5`, `-0`, `NaN`, `inf`), integers
+/// with an `i` suffix (`42i`), booleans as `true`/`false`.
+pub fn typed_value(v: Option<&pb::point::Value>) -> String {
+    match v {
+        Some(pb::point::Value::I64(v)) => format!("{v}i"),
+        other => value(other),
+    }
+}
+
+/// How `query` and `latest` print points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people: time, value, quality.
+    #[default]
+    Table,
+    /// `series,timestamp,value,quality` with a header; `lodestone import` reads it back.
+    Csv,
+    /// One JSON object per line (JSON Lines).
+    Json,
+}
+
+/// The header of point CSV, as `lodestone import` expects it.
+pub const CSV_HEADER: [&str; 4] = ["series", "timestamp", "value", "quality"];
+
+/// Writes points as CSV rows under [`CSV_HEADER`]: the series as `name{k="v"}`, the time as
+/// exact UTC RFC 3339, the value typed ([`typed_value`]), the quality as a number.
+#[derive(Debug)]
+pub struct CsvPoints<W: Write> {
+    out: csv::Writer<W>,
+}
+
+impl<W: Write> CsvPoints<W> {
+    /// Starts the output with the header.
+    pub fn new(out: W) -> io::Result<CsvPoints<W>> {
+        let mut out = csv::Writer::from_writer(out);
+        out.write_record(CSV_HEADER).map_err(csv_io)?;
+        Ok(CsvPoints { out })
+    }
+
+    /// One row.
+    pub fn row(&mut self, series: &str, p: &pb::Point) -> io::Result<()> {
+        let ts = time::format(p.ts_ns);
+        let v = typed_value(p.value.as_ref());
+        let q = p.quality.to_string();
+        self.out
+            .write_record([series, ts.as_str(), v.as_str(), q.as_str()])
+            .map_err(csv_io)
+    }
+
+    /// Writes out what is buffered.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// Writes one point as a JSON line:
+/// `{"series":..,"ts":ns,"time":"RFC 3339","value":..,"quality":n}`. Floats JSON cannot
+/// hold (NaN, infinities) are the strings `"NaN"`, `"inf"`, `"-inf"`; other floats always
+/// carry a `.` or an exponent, so they never read back as integers.
+pub fn json_row(out: &mut impl Write, series: &str, p: &pb::Point) -> io::Result<()> {
+    /// One row, fields in this order.
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        series: &'a str,
+        ts: i64,
+        time: String,
+        value: serde_json::Value,
+        quality: u32,
+    }
+    let value = match p.value {
+        Some(pb::point::Value::F64(v)) if v.is_finite() => serde_json::json!(v),
+        Some(pb::point::Value::F64(v)) => serde_json::json!(v.to_string()),
+        Some(pb::point::Value::I64(v)) => serde_json::json!(v),
+        Some(pb::point::Value::Bool(v)) => serde_json::json!(v),
+        None => serde_json::Value::Null,
+    };
+    let row = Row {
+        series,
+        ts: p.ts_ns,
+        time: time::format(p.ts_ns),
+        value,
+        quality: p.quality,
+    };
+    serde_json::to_writer(&mut *out, &row)?;
+    out.write_all(b"\n")
+}
+
+/// Writes `points` of `series` in `format`.
+pub fn points_as(
+    out: &mut impl Write,
+    format: Format,
+    series: &str,
+    points: &[pb::Point],
+) -> io::Result<()> {
+    match format {
+        Format::Table => self::points(out, points),
+        Format::Csv => {
+            let mut csv = CsvPoints::new(&mut *out)?;
+            for p in points {
+                csv.row(series, p)?;
+            }
+            csv.flush()
+        }
+        Format::Json => points
+            .iter()
+            .try_for_each(|p| json_row(&mut *out, series, p)),
     }
 }
 
@@ -152,5 +270,66 @@ mod tests {
             lines[2],
             "1970-01-01T00:00:00.000000001Z  123456.5  bad (0x80000000)"
         );
+    }
+
+    #[test]
+    fn typed_values_keep_their_type_in_text() {
+        use pb::point::Value;
+        assert_eq!(typed_value(Some(&Value::F64(42.0))), "42");
+        assert_eq!(typed_value(Some(&Value::F64(-0.0))), "-0");
+        assert_eq!(
+            typed_value(Some(&Value::F64(0.1 + 0.2))),
+            "0.30000000000000004"
+        );
+        assert_eq!(typed_value(Some(&Value::I64(-7))), "-7i");
+        assert_eq!(typed_value(Some(&Value::Bool(true))), "true");
+    }
+
+    #[test]
+    fn csv_rows_quote_the_series_and_carry_every_column() {
+        let mut out = Vec::new();
+        let pts = [
+            pb::Point::with_quality(1, 2.5, 0x4000_0000),
+            pb::Point::new(-1, 3i64),
+        ];
+        points_as(&mut out, Format::Csv, r#"t{site="p1",line="l 4"}"#, &pts).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "series,timestamp,value,quality",
+                r#""t{site=""p1"",line=""l 4""}",1970-01-01T00:00:00.000000001Z,2.5,1073741824"#,
+                r#""t{site=""p1"",line=""l 4""}",1969-12-31T23:59:59.999999999Z,3i,0"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn json_rows_are_one_object_per_line_with_non_finite_floats_as_strings() {
+        let mut out = Vec::new();
+        let pts = [
+            pb::Point::new(5, f64::NAN),
+            pb::Point::new(6, 1.0),
+            pb::Point::new(7, i64::MAX),
+            pb::Point::new(8, false),
+        ];
+        points_as(&mut out, Format::Json, "t", &pts).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let rows: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0]["value"], "NaN");
+        assert_eq!(rows[0]["series"], "t");
+        assert_eq!(rows[0]["ts"], 5);
+        assert_eq!(rows[0]["time"], "1970-01-01T00:00:00.000000005Z");
+        assert!(
+            text.lines().nth(1).unwrap().contains(r#""value":1.0"#),
+            "{text}"
+        );
+        assert_eq!(rows[2]["value"].as_i64(), Some(i64::MAX));
+        assert_eq!(rows[3]["value"], false);
     }
 }

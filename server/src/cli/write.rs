@@ -41,7 +41,7 @@ pub fn run(args: WriteArgs) -> Result<(), CliError> {
 }
 
 /// A value in line-protocol style: `42i` integer, `true`/`false` boolean, else float.
-fn parse_value(s: &str) -> Result<pb::point::Value, String> {
+pub(super) fn parse_value(s: &str) -> Result<pb::point::Value, String> {
     match s {
         "true" => return Ok(true.into()),
         "false" => return Ok(false.into()),
@@ -59,7 +59,7 @@ fn parse_value(s: &str) -> Result<pb::point::Value, String> {
 }
 
 /// A quality code in decimal or `0x` hexadecimal.
-fn parse_quality(s: &str) -> Result<u32, String> {
+pub(super) fn parse_quality(s: &str) -> Result<u32, String> {
     let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => u32::from_str_radix(hex, 16),
         None => s.parse(),

@@ -71,6 +71,20 @@ pub fn value_type_to_proto(vt: ValueType) -> pb::ValueType {
     }
 }
 
+/// A value type from the wire: `None` for UNSPECIFIED; a number this server does not know
+/// is INVALID_ARGUMENT.
+pub fn value_type_from_proto(code: i32) -> Result<Option<ValueType>, Status> {
+    match pb::ValueType::try_from(code) {
+        Ok(pb::ValueType::Unspecified) => Ok(None),
+        Ok(pb::ValueType::F64) => Ok(Some(ValueType::F64)),
+        Ok(pb::ValueType::I64) => Ok(Some(ValueType::I64)),
+        Ok(pb::ValueType::Bool) => Ok(Some(ValueType::Bool)),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "unknown value_type {code}; expected 1 (f64), 2 (i64) or 3 (bool)"
+        ))),
+    }
+}
+
 /// A series listing for the wire.
 pub fn series_info_to_proto(s: &SeriesInfo) -> pb::SeriesInfo {
     pb::SeriesInfo {
@@ -164,6 +178,18 @@ mod tests {
         let e = batch_from_proto(&req).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert_eq!(e.message(), r#"series b{site="p1"}: point 1 has no value"#);
+    }
+
+    #[test]
+    fn value_types_cross_both_ways_and_unknown_numbers_are_refused() {
+        for vt in [ValueType::F64, ValueType::I64, ValueType::Bool] {
+            let wire = value_type_to_proto(vt) as i32;
+            assert_eq!(value_type_from_proto(wire).unwrap(), Some(vt));
+        }
+        assert_eq!(value_type_from_proto(0).unwrap(), None);
+        let e = value_type_from_proto(9).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.message().contains("unknown value_type 9"), "{e:?}");
     }
 
     #[test]

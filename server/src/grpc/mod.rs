@@ -1,13 +1,16 @@
 //! The `lodestone.v1.Lodestone` gRPC service over the engine. Blocking engine calls (reads,
-//! flush) run on tokio's blocking pool; writes await their group-commit ticket, so no call
-//! stalls the async runtime.
+//! flush, metadata) run on tokio's blocking pool; writes and deletes await their group-commit
+//! ticket, so no call stalls the async runtime. Series administration (delete, metadata)
+//! lives in `series_admin.rs`, write streams in `write_stream.rs`.
 
 pub mod convert;
+mod series_admin;
 pub mod status;
 mod write_stream;
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use lodestone_engine::{Engine, Point};
 use lodestone_proto::v1 as pb;
@@ -15,6 +18,7 @@ use pb::lodestone_server::Lodestone;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::metrics::ServerMetrics;
 use crate::shutdown::Shutdown;
 use convert::{batch_from_proto, key_from_proto, key_to_proto, point_to_proto};
 use status::to_status;
@@ -30,12 +34,41 @@ pub const QUERY_PAGE: usize = 10_000;
 pub struct LodestoneService {
     engine: Arc<Engine>,
     shutdown: Shutdown,
+    metrics: Arc<ServerMetrics>,
 }
 
 impl LodestoneService {
     /// A service over `engine`; its write streams end when `shutdown` triggers.
     pub fn new(engine: Arc<Engine>, shutdown: Shutdown) -> LodestoneService {
-        LodestoneService { engine, shutdown }
+        LodestoneService {
+            engine,
+            shutdown,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// The same service, recording request latencies and refusals into `metrics` (shared
+    /// with HTTP, shown on `/metrics`).
+    pub fn with_metrics(mut self, metrics: Arc<ServerMetrics>) -> LodestoneService {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Records one answered request: its latency, and whether it was refused.
+    fn observe<T>(
+        &self,
+        histogram: &lodestone_engine::histogram::Histogram,
+        started: Instant,
+        r: &Result<T, Status>,
+    ) {
+        histogram.record(started.elapsed());
+        if let Err(s) = r {
+            match s.code() {
+                tonic::Code::ResourceExhausted => self.metrics.count_refusal(true),
+                tonic::Code::InvalidArgument => self.metrics.count_refusal(false),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -74,13 +107,19 @@ impl Lodestone for LodestoneService {
         &self,
         request: Request<pb::WriteRequest>,
     ) -> Result<Response<pb::WriteResponse>, Status> {
+        let started = Instant::now();
         let req = request.into_inner();
-        let batch = batch_from_proto(&req)?;
-        self.engine.write_async(&batch).await.map_err(to_status)?;
-        Ok(Response::new(pb::WriteResponse {
-            sequence: req.sequence,
-            points: batch.len() as u64,
-        }))
+        let r = async {
+            let batch = batch_from_proto(&req)?;
+            self.engine.write_async(&batch).await.map_err(to_status)?;
+            Ok(Response::new(pb::WriteResponse {
+                sequence: req.sequence,
+                points: batch.len() as u64,
+            }))
+        }
+        .await;
+        self.observe(&self.metrics.write_latency, started, &r);
+        r
     }
 
     type WriteStreamStream = BoxStream<pb::WriteResponse>;
@@ -103,11 +142,16 @@ impl Lodestone for LodestoneService {
         &self,
         request: Request<pb::QueryRequest>,
     ) -> Result<Response<Self::QueryStream>, Status> {
+        let started = Instant::now();
         let req = request.into_inner();
-        let key = key_from_proto(req.series.as_ref())?;
-        let engine = self.engine.clone();
-        let mut points =
-            blocking(move || engine.read_range(&key, req.start_ns, req.end_ns)).await?;
+        let r = async {
+            let key = key_from_proto(req.series.as_ref())?;
+            let engine = self.engine.clone();
+            blocking(move || engine.read_range(&key, req.start_ns, req.end_ns)).await
+        }
+        .await;
+        self.observe(&self.metrics.query_latency, started, &r);
+        let mut points = r?;
         if req.limit > 0 {
             points.truncate(usize::try_from(req.limit).unwrap_or(usize::MAX));
         }
@@ -164,5 +208,32 @@ impl Lodestone for LodestoneService {
         _request: Request<pb::StatsRequest>,
     ) -> Result<Response<pb::StatsResponse>, Status> {
         Ok(Response::new(convert::stats_to_proto(&self.engine.stats())))
+    }
+
+    async fn delete(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        series_admin::delete(&self.engine, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_series_metadata(
+        &self,
+        request: Request<pb::GetSeriesMetadataRequest>,
+    ) -> Result<Response<pb::GetSeriesMetadataResponse>, Status> {
+        series_admin::get_metadata(self.engine.clone(), request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn put_series_metadata(
+        &self,
+        request: Request<pb::PutSeriesMetadataRequest>,
+    ) -> Result<Response<pb::PutSeriesMetadataResponse>, Status> {
+        series_admin::put_metadata(self.engine.clone(), request.into_inner())
+            .await
+            .map(Response::new)
     }
 }

@@ -10,8 +10,11 @@ pub fn to_status(e: Error) -> Status {
         Error::InvalidSeries { .. }
         | Error::InvalidBatch { .. }
         | Error::TypeMismatch { .. }
+        | Error::InvalidMetadata { .. }
         | Error::InvalidRange { .. } => Status::invalid_argument(e.to_string()),
         Error::UnknownSeries { .. } => Status::not_found(e.to_string()),
+        // The request is well formed but the series' existing type contradicts it.
+        Error::TypeConflict { .. } => Status::failed_precondition(e.to_string()),
         Error::Overloaded { .. } => Status::resource_exhausted(e.to_string()),
         Error::Closed => Status::unavailable("server is shutting down"),
         Error::Locked { .. } => Status::failed_precondition(e.to_string()),
@@ -69,6 +72,23 @@ mod tests {
                 "locked",
             ),
             (Error::Closed, Code::Unavailable, "shutting down"),
+            (
+                Error::InvalidMetadata {
+                    series: "t".into(),
+                    reason: "unit is 65 bytes, at most 64 allowed".into(),
+                },
+                Code::InvalidArgument,
+                "unit is 65 bytes, at most 64 allowed",
+            ),
+            (
+                Error::TypeConflict {
+                    series: "t".into(),
+                    existing: ValueType::F64,
+                    requested: ValueType::Bool,
+                },
+                Code::FailedPrecondition,
+                "series t holds f64 values; it cannot be declared as bool",
+            ),
         ];
         for (e, code, needle) in cases {
             let s = to_status(e);

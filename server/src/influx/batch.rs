@@ -1,0 +1,177 @@
+//! A whole `/write` body → one engine [`WriteBatch`]: every line parsed, points grouped per
+//! series, or the first bad line's error with its number and nothing written.
+
+use rustc_hash::FxHashMap;
+
+use lodestone_engine::{Point, SeriesKey, WriteBatch};
+
+use super::line_protocol::{
+    is_blank, parse_fields, parse_series, parse_ts, series_name, split, LineError, Precision,
+};
+
+/// Why a body was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// A line did not parse or named an invalid series.
+    #[error(transparent)]
+    Line(#[from] LineError),
+    /// The body holds no points.
+    #[error("request body holds no points")]
+    Empty,
+    /// The body holds more points than one batch may.
+    #[error("request body holds more than {limit} points; split it into smaller writes")]
+    TooManyPoints {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Parses a line-protocol body into one batch. Lines without a timestamp take `now_ns`.
+/// At most `max_points` points; blank lines and `#` comments are skipped.
+pub fn parse_body(
+    body: &[u8],
+    precision: Precision,
+    now_ns: i64,
+    max_points: usize,
+) -> Result<WriteBatch, BodyError> {
+    // (series section, field key), both as sent → index into `entries`. Collectors repeat
+    // the same few hundred series in every body, so each distinct key is parsed and
+    // validated once per body.
+    let body = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            let start = body[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            return Err(BodyError::Line(
+                LineError::invalid(&body[start..at], "line is not valid UTF-8").at_line(line),
+            ));
+        }
+    };
+    // FxHash: the keys are short and come from the caller's own body, so a collision attack
+    // only slows that caller's request.
+    let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    let mut entries: Vec<(SeriesKey, Vec<Point>)> = Vec::new();
+    let mut total = 0usize;
+    let mut start = 0;
+    let mut n = 0;
+    while start < body.len() {
+        let end =
+            memchr::memchr(b'\n', &body.as_bytes()[start..]).map_or(body.len(), |i| start + i);
+        // `end` is a newline's position or the end: a character boundary.
+        let line = &body[start..end];
+        start = end + 1;
+        n += 1;
+        if is_blank(line) {
+            continue;
+        }
+        let parsed = parse_one(
+            line,
+            precision,
+            now_ns,
+            &mut index,
+            &mut entries,
+            &mut total,
+        );
+        match parsed {
+            Ok(()) if total > max_points => {
+                return Err(BodyError::TooManyPoints { limit: max_points })
+            }
+            Ok(()) => {}
+            Err(e) => return Err(BodyError::Line(e.at_line(n))),
+        }
+    }
+    if total == 0 {
+        return Err(BodyError::Empty);
+    }
+    let mut batch = WriteBatch::new();
+    for (key, points) in entries {
+        batch.add(key, points);
+    }
+    Ok(batch)
+}
+
+/// Adds one line's points to `entries`.
+fn parse_one<'a>(
+    line: &'a str,
+    precision: Precision,
+    now_ns: i64,
+    index: &mut FxHashMap<(&'a str, &'a str), usize>,
+    entries: &mut Vec<(SeriesKey, Vec<Point>)>,
+    total: &mut usize,
+) -> Result<(), LineError> {
+    let raw = split(line)?;
+    let ts = match raw.ts {
+        Some(t) => parse_ts(t, precision, line)?,
+        None => now_ns,
+    };
+    parse_fields(raw.fields, line, |raw_field, field, value| {
+        *total += 1;
+        let slot = match index.get(&(raw.series, raw_field)) {
+            Some(&i) => i,
+            None => {
+                let (measurement, tags) = parse_series(raw.series, line)?;
+                let key = SeriesKey::new(series_name(&measurement, &field), tags)
+                    .map_err(|e| LineError::invalid(line.as_bytes(), e.to_string()))?;
+                entries.push((key, Vec::new()));
+                index.insert((raw.series, raw_field), entries.len() - 1);
+                entries.len() - 1
+            }
+        };
+        entries[slot].1.push(Point::new(ts, value));
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_points_per_series_and_numbers_bad_lines() {
+        let body = b"# comment\nm,a=1 value=1 1\nm,a=2 value=2 1\n\nm,a=1 value=3 2,other=4 2\n";
+        let batch = parse_body(body, Precision::Nanoseconds, 0, 100);
+        // `value=3 2,other=4 2` has a bad timestamp: line 5.
+        let e = batch.unwrap_err().to_string();
+        assert!(e.starts_with("line 5:"), "{e}");
+
+        let body = b"m,a=1 value=1 1\nm,a=2 value=2 1\nm,a=1 value=3,other=4i 2\n";
+        let batch = parse_body(body, Precision::Nanoseconds, 0, 100).unwrap();
+        let got: Vec<(String, usize)> = batch
+            .entries()
+            .iter()
+            .map(|(k, p)| (k.to_string(), p.len()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (r#"m{a="1"}"#.to_string(), 2),
+                (r#"m{a="2"}"#.to_string(), 1),
+                (r#"m.other{a="1"}"#.to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_and_oversized_bodies_are_refused() {
+        assert!(matches!(
+            parse_body(b"\n# nothing\n", Precision::Nanoseconds, 0, 10),
+            Err(BodyError::Empty)
+        ));
+        assert!(matches!(
+            parse_body(b"m value=1,b=2,c=3 1\n", Precision::Nanoseconds, 0, 2),
+            Err(BodyError::TooManyPoints { limit: 2 })
+        ));
+    }
+
+    #[test]
+    fn invalid_series_names_are_refused_with_the_line() {
+        let long = "x".repeat(300);
+        let body = format!("m value=1 1\nm,t={long} value=1 1\n");
+        let e = parse_body(body.as_bytes(), Precision::Nanoseconds, 0, 10).unwrap_err();
+        assert!(e.to_string().starts_with("line 2:"), "{e}");
+    }
+}

@@ -1,0 +1,194 @@
+//! The InfluxDB v1-compatible write path: `POST /write` with a line-protocol body, so that
+//! collectors that speak InfluxDB (Telegraf's OPC UA, Modbus and MQTT inputs, Node-RED, ...)
+//! write to Lodestone unchanged.
+//!
+//! A body is one atomic batch: every line is parsed and checked before anything is written;
+//! the first bad line refuses the whole body with 400 and its line number. The answer (204)
+//! comes once the batch is durable under the server's durability mode, like a gRPC write.
+//! `db`, `rp`, `u` and `p` are accepted and ignored: Lodestone keeps one database.
+
+pub mod batch;
+pub mod line_protocol;
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lodestone_engine::Engine;
+use tokio::sync::Semaphore;
+
+use batch::{parse_body, BodyError};
+use line_protocol::Precision;
+
+/// Largest body accepted by `/write`, compressed or not, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// Most points in one `/write` body (the same bound as a gRPC batch).
+pub const MAX_POINTS: usize = crate::grpc::convert::MAX_BATCH_POINTS;
+
+/// Bytes of request bodies being parsed and written at once, across all connections. Past
+/// it, writers get 429 and retry later, so memory stays bounded however many collectors
+/// push at once.
+pub const WRITE_BUDGET_BYTES: usize = 512 << 20;
+
+/// What `/write` needs: the engine and the budget of bytes in flight.
+#[derive(Debug, Clone)]
+pub struct WriteState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Permits are bytes of body in flight (decompressed).
+    pub budget: Arc<Semaphore>,
+}
+
+impl WriteState {
+    /// State for `engine` with the default budget.
+    pub fn new(engine: Arc<Engine>) -> WriteState {
+        WriteState {
+            engine,
+            budget: Arc::new(Semaphore::new(WRITE_BUDGET_BYTES)),
+        }
+    }
+}
+
+/// An InfluxDB-style error answer: `{"error": "..."}` with a status.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "error": message.into() }).to_string();
+    let mut r = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    r
+}
+
+/// Handles `POST /write?precision=..`: parses, writes atomically, answers 204 once durable.
+pub async fn write(
+    state: WriteState,
+    query_string: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut precision = Precision::Nanoseconds;
+    for (k, v) in form_urlencoded::parse(query_string.unwrap_or("").as_bytes()) {
+        if k == "precision" {
+            match Precision::parse(&v) {
+                Some(p) => precision = p,
+                None => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        format!("invalid precision {v:?}: use ns, u, ms, s, m or h"),
+                    )
+                }
+            }
+        }
+    }
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
+        None | Some(b"identity") => false,
+        Some(b"gzip") => true,
+        Some(other) => {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "unsupported Content-Encoding {:?}: send gzip or none",
+                    String::from_utf8_lossy(other)
+                ),
+            )
+        }
+    };
+    // Reserve the body's size before working on it; gzip bodies reserve the limit, as their
+    // size is known only once inflated.
+    let reserve = if gzip { MAX_BODY_BYTES } else { body.len() };
+    let permits = u32::try_from(reserve.max(1)).unwrap_or(u32::MAX);
+    let Ok(_permit) = state.budget.clone().try_acquire_many_owned(permits) else {
+        return error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many writes in flight; retry shortly",
+        );
+    };
+    let engine = state.engine.clone();
+    let submitted = tokio::task::spawn_blocking(move || {
+        let inflated;
+        let text: &[u8] = if gzip {
+            inflated = inflate(&body)?;
+            &inflated
+        } else {
+            &body
+        };
+        let batch = parse_body(text, precision, now_ns(), MAX_POINTS).map_err(|e| {
+            let status = match e {
+                BodyError::TooManyPoints { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::Line(_) | BodyError::Empty => StatusCode::BAD_REQUEST,
+            };
+            Refusal::Http(status, e.to_string())
+        })?;
+        engine.submit(&batch).map_err(Refusal::Engine)
+    })
+    .await;
+    let ticket = match submitted {
+        Ok(Ok(t)) => t,
+        Ok(Err(Refusal::Http(status, message))) => return error_response(status, message),
+        Ok(Err(Refusal::Engine(e))) => return engine_error(e),
+        Err(e) => {
+            tracing::error!(error = %e, "write task failed");
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "write task failed");
+        }
+    };
+    match ticket.await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// Why a write was refused before it reached the WAL.
+#[derive(Debug)]
+enum Refusal {
+    /// The body itself: status and message.
+    Http(StatusCode, String),
+    /// The engine refused the batch.
+    Engine(lodestone_engine::Error),
+}
+
+/// Inflates a gzip body, refusing more than [`MAX_BODY_BYTES`] of output.
+fn inflate(body: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let mut out = Vec::with_capacity(body.len() * 4);
+    let mut reader = flate2::read::GzDecoder::new(body).take(MAX_BODY_BYTES as u64 + 1);
+    if let Err(e) = reader.read_to_end(&mut out) {
+        return Err(Refusal::Http(
+            StatusCode::BAD_REQUEST,
+            format!("body is not valid gzip: {e}"),
+        ));
+    }
+    if out.len() > MAX_BODY_BYTES {
+        return Err(Refusal::Http(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("inflated body is larger than {MAX_BODY_BYTES} bytes; split it"),
+        ));
+    }
+    Ok(out)
+}
+
+/// The HTTP answer for an engine error: the gRPC mapping, turned into the HTTP status an
+/// InfluxDB client expects.
+pub fn engine_error(e: lodestone_engine::Error) -> Response {
+    let s = crate::grpc::status::to_status(e);
+    let status = match s.code() {
+        tonic::Code::InvalidArgument | tonic::Code::OutOfRange => StatusCode::BAD_REQUEST,
+        tonic::Code::NotFound => StatusCode::NOT_FOUND,
+        tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error_response(status, s.message())
+}
+
+/// The server's clock in nanoseconds, for lines without a timestamp.
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
