@@ -133,6 +133,12 @@ impl Client {
         &self.endpoints
     }
 
+    /// The generated gRPC client on this client's connection (cheap to clone), for calls
+    /// written in other files of the crate.
+    pub(crate) fn rpc(&self) -> LodestoneClient<Channel> {
+        self.rpc.clone()
+    }
+
     /// The known endpoints and the index of the connected one, for failing over.
     pub(crate) fn endpoint_list(&self) -> (Arc<[String]>, usize) {
         (self.endpoints.clone(), self.current)

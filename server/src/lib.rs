@@ -16,6 +16,7 @@
 //!   [`settings`]: defaults and flag values.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod calendar;
 pub mod cli;
 pub mod grpc;
 pub mod http;

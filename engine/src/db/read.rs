@@ -42,11 +42,20 @@ impl Engine {
             }
             (pts, inner.version.read().clone())
         };
-        let mut sources = Vec::with_capacity(version.segments.len() + version.frozen.len() + 1);
+        // Segments decode into one vector, each into its own span of it. Flushed in order,
+        // their spans are already in time order and disjoint, and then that vector is the
+        // answer with no copy; otherwise the spans become sources of a merge.
+        let mut decoded = Vec::new();
+        let mut spans = Vec::with_capacity(version.segments.len());
         for seg in &version.segments {
             let hidden = version.tombstones.hidden(key, seg.seq());
-            sources.push(read_segment(seg, key, start, end, &hidden)?);
+            let from = decoded.len();
+            read_segment(seg, key, start, end, &hidden, &mut decoded)?;
+            if decoded.len() > from {
+                spans.push(from..decoded.len());
+            }
         }
+        let mut sources = Vec::with_capacity(version.frozen.len() + 2);
         for frozen in &version.frozen {
             if let Some(h) = frozen.memtable.get(entry.id) {
                 let mut pts = Vec::new();
@@ -60,7 +69,16 @@ impl Engine {
             }
         }
         sources.push(active);
-        Ok(merge_sources(sources))
+        sources.retain(|s| !s.is_empty());
+        let in_order = spans
+            .windows(2)
+            .all(|w| decoded[w[0].end - 1].ts < decoded[w[1].start].ts);
+        if in_order && sources.is_empty() {
+            return Ok(decoded);
+        }
+        let mut all: Vec<Vec<Point>> = spans.into_iter().map(|r| decoded[r].to_vec()).collect();
+        all.extend(sources);
+        Ok(merge_sources(all))
     }
 
     /// The newest point of series `key` (highest timestamp; the last written on ties), from
@@ -81,11 +99,12 @@ fn read_segment(
     start: i64,
     end: i64,
     hidden: &HiddenRanges,
-) -> Result<Vec<Point>> {
-    let mut pts = Vec::new();
+    pts: &mut Vec<Point>,
+) -> Result<()> {
     let Some(si) = seg.get(key) else {
-        return Ok(pts);
+        return Ok(());
     };
+    let from = pts.len();
     let wanted = |m: &&crate::segment::ChunkMeta| {
         m.max_ts >= start && m.min_ts < end && !hidden.covers(m.min_ts, m.max_ts)
     };
@@ -101,7 +120,7 @@ fn read_segment(
     for m in si.chunks.iter().filter(wanted) {
         let bytes = seg.chunk_bytes(m)?;
         let before = pts.len();
-        decode_chunk_into(bytes, &mut pts)
+        decode_chunk_into(bytes, pts)
             .map_err(|e| Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}")))?;
         if pts.len() - before != m.count as usize {
             return Err(Error::corrupt(
@@ -111,8 +130,25 @@ fn read_segment(
             ));
         }
     }
-    pts.retain(|p| p.ts >= start && p.ts < end && !hidden.contains(p.ts));
-    Ok(pts)
+    // Only chunks that straddle the range's edges, and tombstones, leave points to drop.
+    let inside = si
+        .chunks
+        .iter()
+        .filter(wanted)
+        .all(|m| m.min_ts >= start && m.max_ts < end);
+    if !inside || !hidden.is_empty() {
+        // Keep this segment's points in range and not hidden, in place.
+        let mut kept = from;
+        for i in from..pts.len() {
+            let p = pts[i];
+            if p.ts >= start && p.ts < end && !hidden.contains(p.ts) {
+                pts[kept] = p;
+                kept += 1;
+            }
+        }
+        pts.truncate(kept);
+    }
+    Ok(())
 }
 
 fn head_damage(what: String) -> Error {

@@ -4,28 +4,34 @@ use crate::point::Point;
 
 /// Merges two lists, each sorted by strictly increasing timestamp, into one such list. On
 /// equal timestamps the point from `newer` wins (last write wins).
-pub fn merge_newer_wins(older: Vec<Point>, newer: Vec<Point>) -> Vec<Point> {
-    if newer.is_empty() {
+///
+/// The result reuses `older`'s buffer: the part of `older` before `newer` begins stays where
+/// it is, and only the overlapping tail is copied out and merged back, so merging a source
+/// that overlaps just the edge of a long one costs about the size of the edge (plus growing
+/// `older`'s buffer, which callers avoid by reserving the total up front).
+pub fn merge_newer_wins(mut older: Vec<Point>, newer: Vec<Point>) -> Vec<Point> {
+    let (Some(first_new), Some(last_new)) = (newer.first(), newer.last()) else {
         return older;
-    }
+    };
     if older.is_empty() {
         return newer;
     }
-    // Common cases: the sources do not overlap in time.
-    if older.last().map(|p| p.ts) < newer.first().map(|p| p.ts) {
-        let mut out = older;
-        out.extend(newer);
-        return out;
-    }
-    if newer.last().map(|p| p.ts) < older.first().map(|p| p.ts) {
+    if last_new.ts < older[0].ts {
         let mut out = newer;
-        out.extend(older);
+        out.extend_from_slice(&older);
         return out;
     }
-    // Copy alternating runs: the points of one side that come before the other side's next
-    // point, found by binary search, so that the cost is a memcpy per run rather than a
-    // comparison and a push per point.
-    let mut out = Vec::with_capacity(older.len() + newer.len());
+    let keep = older.partition_point(|p| p.ts < first_new.ts);
+    let tail = older.split_off(keep);
+    merge_runs(&tail, &newer, &mut older);
+    older
+}
+
+/// Appends the merge of `older` and `newer` (both sorted, newer winning ties) to `out`,
+/// copying alternating runs found by binary search: a memcpy per run rather than a
+/// comparison and a push per point.
+fn merge_runs(older: &[Point], newer: &[Point], out: &mut Vec<Point>) {
+    out.reserve(older.len() + newer.len());
     let (mut i, mut j) = (0, 0);
     while i < older.len() && j < newer.len() {
         let (a, b) = (older[i].ts, newer[j].ts);
@@ -44,7 +50,6 @@ pub fn merge_newer_wins(older: Vec<Point>, newer: Vec<Point>) -> Vec<Point> {
     }
     out.extend_from_slice(&older[i..]);
     out.extend_from_slice(&newer[j..]);
-    out
 }
 
 /// Up to this many overlapping sources are merged pairwise in linear time each; more are
@@ -84,7 +89,9 @@ pub fn merge_sources(sources: Vec<Vec<Point>>) -> Vec<Point> {
     if sources.len() <= FOLD_MAX_SOURCES {
         sources.sort_by_key(|(age, _)| *age);
         let mut sources = sources.into_iter().map(|(_, s)| s);
-        let first = sources.next().unwrap_or_default();
+        // One buffer with room for everything, so that the merges append in place.
+        let mut first = Vec::with_capacity(total);
+        first.extend(sources.next().unwrap_or_default());
         return sources.fold(first, merge_newer_wins);
     }
     let mut tagged: Vec<(usize, Point)> = Vec::with_capacity(total);

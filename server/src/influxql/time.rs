@@ -3,6 +3,8 @@
 //! the output forms: RFC 3339 with nanoseconds and trailing zeros cut (Go's `RFC3339Nano`,
 //! what InfluxDB prints), or an integer count of `epoch` units.
 
+use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
+
 /// Nanoseconds in one of each InfluxQL duration unit, longest spelling first so that `ms`
 /// is tried before `m`.
 const UNITS: [(&str, i64); 10] = [
@@ -138,43 +140,6 @@ fn parse_clock(clock: &str) -> Option<(i64, i64)> {
         .take(9)
         .fold(0, |ns, b| ns * 10 + i64::from(b - b'0'));
     Some((hh * 3600 + mm * 60 + ss, ns))
-}
-
-fn is_leap(y: i64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Appends `ns` as Go's `RFC3339Nano` in UTC: `2026-01-01T00:00:00Z`,
