@@ -68,7 +68,7 @@ async fn write(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let started = std::time::Instant::now();
     let r = influx::write(state.write, q.as_deref(), &headers, body).await;
