@@ -13,7 +13,7 @@
 //!   `/write` ([`influx`]: line protocol), `/query`, `/admin/flush`;
 //! - [`influxql`]: `/query`, an InfluxQL subset answered in InfluxDB's JSON;
 //! - [`cli`]: one file per command; [`series_text`]: the `name{k="v"}` syntax;
-//!   [`settings`]: defaults and flag values.
+//!   [`settings`]: defaults and flag values; [`testing`]: the server run in-process for tests.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod calendar;
@@ -27,5 +27,6 @@ pub mod series_text;
 pub mod serve;
 pub mod settings;
 pub mod shutdown;
+pub mod testing;
 
 pub use serve::{run, Listeners, ServeError};

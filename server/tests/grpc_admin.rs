@@ -5,52 +5,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use lodestone_client::{Client, Error, Point, SeriesKey, Value, ValueType, WriteRequest};
-use lodestone_engine::{Engine, Options};
 use lodestone_proto::v1 as pb;
-use lodestone_server::{Listeners, ServeError};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use lodestone_server::testing::InProcess;
 use tonic::Code;
-
-/// A server running in this process on a folder.
-struct Running {
-    client: Client,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), ServeError>>,
-}
-
-impl Running {
-    async fn start(dir: &std::path::Path) -> Running {
-        let engine = Engine::open(dir, Options::default()).unwrap();
-        let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = format!("http://{}", grpc.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(lodestone_server::run(
-            Listeners { grpc, http },
-            engine,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let client = Client::connect(&addr).await.unwrap();
-        Running { client, stop, task }
-    }
-
-    /// Triggers shutdown (which flushes) and waits for the server to finish it.
-    async fn stop(self) {
-        drop(self.client);
-        self.stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("server stops within 20 s")
-            .unwrap()
-            .unwrap();
-    }
-}
 
 fn key(name: &str) -> SeriesKey {
     SeriesKey::new(name, [("site", "p1"), ("line", "l04")])
@@ -85,7 +43,7 @@ fn put(name: &str, vt: ValueType, unit: &str, description: &str) -> pb::PutSerie
 #[tokio::test]
 async fn a_delete_removes_earlier_points_keeps_later_ones_and_outlives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let c = &s.client;
     write_ints(c, "t", &(0..10).map(|t| (t, 1)).collect::<Vec<_>>()).await;
     c.flush().await.unwrap(); // some points in a segment
@@ -102,7 +60,7 @@ async fn a_delete_removes_earlier_points_keeps_later_ones_and_outlives_a_restart
     assert_eq!((latest.ts_ns, latest.value), (7, Some(Value::I64(2))));
     s.stop().await;
 
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let c = &s.client;
     let want = vec![(0, 1), (1, 1), (2, 1), (3, 1), (4, 1), (7, 2)];
     assert_eq!(
@@ -122,7 +80,7 @@ async fn a_delete_removes_earlier_points_keeps_later_ones_and_outlives_a_restart
 #[tokio::test]
 async fn bad_deletes_get_the_right_status_naming_the_problem_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let c = &s.client;
     write_ints(c, "t", &[(1, 1), (2, 2)]).await;
     let e = c.delete(key("t"), 9, 3).await.unwrap_err();
@@ -143,7 +101,7 @@ async fn bad_deletes_get_the_right_status_naming_the_problem_and_change_nothing(
 #[tokio::test]
 async fn a_tag_declared_before_its_data_keeps_its_type_and_metadata_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let c = &s.client;
     let stored = c
         .put_metadata(put("flow", ValueType::F64, "m3/h", "Feed flow, line 4"))
@@ -175,7 +133,7 @@ async fn a_tag_declared_before_its_data_keeps_its_type_and_metadata_across_a_res
         .unwrap();
     s.stop().await;
 
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let got = s.client.get_metadata(key("flow")).await.unwrap();
     // Labels come back sorted by name.
     assert_eq!(
@@ -192,7 +150,7 @@ async fn a_tag_declared_before_its_data_keeps_its_type_and_metadata_across_a_res
 #[tokio::test]
 async fn bad_metadata_gets_the_right_status_naming_the_problem_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let c = &s.client;
     write_ints(c, "count", &[(1, 1)]).await;
     c.put_metadata(put("count", ValueType::I64, "1", "Bottles filled"))

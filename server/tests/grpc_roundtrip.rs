@@ -7,55 +7,11 @@
 
 use std::time::Duration;
 
-use lodestone_client::{Client, Error, Point, SeriesKey, Value, ValueType, WriteRequest};
+use lodestone_client::{Error, Point, SeriesKey, Value, ValueType, WriteRequest};
 use lodestone_engine::{Engine, Options};
-use lodestone_server::{Listeners, ServeError};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use lodestone_server::testing::InProcess;
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-
-/// A server running in this process on a temporary folder.
-struct Running {
-    client: Client,
-    grpc_addr: String,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), ServeError>>,
-}
-
-impl Running {
-    async fn start(dir: &std::path::Path) -> Running {
-        let engine = Engine::open(dir, Options::default()).unwrap();
-        let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc_addr = format!("http://{}", grpc.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(lodestone_server::run(
-            Listeners { grpc, http },
-            engine,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let client = Client::connect(&grpc_addr).await.unwrap();
-        Running {
-            client,
-            grpc_addr,
-            stop,
-            task,
-        }
-    }
-
-    /// Triggers shutdown and waits for the server to finish it.
-    async fn stop(self) {
-        drop(self.client);
-        self.stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("server stops within 20 s")
-            .unwrap()
-            .unwrap();
-    }
-}
 
 fn key(name: &str) -> SeriesKey {
     SeriesKey::new(name, [("site", "p1"), ("line", "l04")])
@@ -79,7 +35,7 @@ fn all_bits(points: &[Point]) -> Vec<(i64, &'static str, u64, u32)> {
 #[tokio::test]
 async fn points_of_every_type_come_back_bit_exact() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let floats = vec![
         Point::new(1, f64::from_bits(0x7ff8_0000_dead_beef)), // NaN with a payload
         Point::with_quality(2, -0.0, 0x4000_0000),            // uncertain
@@ -149,7 +105,7 @@ async fn points_of_every_type_come_back_bit_exact() {
 #[tokio::test]
 async fn a_write_stream_is_acknowledged_batch_by_batch_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let batches: Vec<WriteRequest> = (0..200u64)
         .map(|n| {
             WriteRequest::new(1000 + n).add(key("stream"), vec![Point::new(n as i64, n as f64)])
@@ -174,7 +130,7 @@ async fn a_write_stream_is_acknowledged_batch_by_batch_in_order() {
 #[tokio::test]
 async fn a_bad_batch_ends_the_stream_after_acknowledging_the_ones_before_it() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let batches = vec![
         WriteRequest::new(1).add(key("s"), vec![Point::new(1, 1.0)]),
         WriteRequest::new(2).add(key("s"), vec![Point::new(2, 2i64)]),
@@ -197,7 +153,7 @@ async fn a_bad_batch_ends_the_stream_after_acknowledging_the_ones_before_it() {
 #[tokio::test]
 async fn bad_input_gets_the_right_status_names_the_problem_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     s.client
         .write(WriteRequest::new(1).add(key("t"), vec![Point::new(1, 1.0)]))
         .await
@@ -296,8 +252,8 @@ async fn standard_health_and_reflection_clients_see_the_service() {
     use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
-    let channel = tonic::transport::Endpoint::from_shared(s.grpc_addr.clone())
+    let s = InProcess::open(dir.path()).await;
+    let channel = tonic::transport::Endpoint::from_shared(s.grpc_url())
         .unwrap()
         .connect()
         .await
@@ -337,7 +293,7 @@ async fn standard_health_and_reflection_clients_see_the_service() {
 #[tokio::test]
 async fn shutdown_flushes_so_the_next_open_finds_the_data_in_a_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let pts = (0..1000).map(|i| Point::new(i, i)).collect();
     s.client
         .write(WriteRequest::new(1).add(key("kept"), pts))
@@ -355,7 +311,7 @@ async fn shutdown_flushes_so_the_next_open_finds_the_data_in_a_segment() {
 #[tokio::test]
 async fn shutdown_ends_an_open_write_stream_with_unavailable_after_acknowledging_what_it_read() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Running::start(dir.path()).await;
+    let s = InProcess::open(dir.path()).await;
     let (tx, rx) = mpsc::channel(8);
     let mut acks = s
         .client
@@ -369,19 +325,15 @@ async fn shutdown_ends_an_open_write_stream_with_unavailable_after_acknowledging
         assert_eq!(acks.next_ack().await.unwrap().unwrap().sequence, n);
     }
     // The client keeps its side open; shutdown must not wait for it.
-    s.stop.send(()).unwrap();
+    let stopping = tokio::spawn(s.stop());
     let e = tokio::time::timeout(Duration::from_secs(20), acks.next_ack())
         .await
         .expect("the stream ends within 20 s of shutdown")
         .unwrap_err();
     assert!(matches!(e, Error::Unavailable(_)), "{e:?}");
     assert!(e.to_string().contains("shutting down"), "{e}");
-    drop((tx, acks, s.client));
-    tokio::time::timeout(Duration::from_secs(20), s.task)
-        .await
-        .expect("server stops within 20 s")
-        .unwrap()
-        .unwrap();
+    drop((tx, acks));
+    stopping.await.unwrap(); // stopped cleanly within InProcess's timeout
 
     let engine = Engine::open(dir.path(), Options::default()).unwrap();
     let k = lodestone_engine::SeriesKey::new("open", [("site", "p1"), ("line", "l04")]).unwrap();

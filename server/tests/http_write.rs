@@ -6,56 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write as _;
-use std::time::Duration;
 
-use lodestone_client::{Client, SeriesKey, Value};
-use lodestone_engine::{Engine, Options};
-use lodestone_server::Listeners;
+use lodestone_client::{SeriesKey, Value};
+use lodestone_server::testing::InProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-
-struct Running {
-    http: std::net::SocketAddr,
-    client: Client,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), lodestone_server::ServeError>>,
-}
-
-async fn start(dir: &std::path::Path) -> Running {
-    let engine = Engine::open(dir, Options::default()).unwrap();
-    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let grpc_addr = format!("http://{}", grpc.local_addr().unwrap());
-    let http_addr = http.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(lodestone_server::run(
-        Listeners { grpc, http },
-        engine,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let client = Client::connect(&grpc_addr).await.unwrap();
-    Running {
-        http: http_addr,
-        client,
-        stop,
-        task,
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        drop(self.client);
-        self.stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-    }
-}
+use tokio::net::TcpStream;
 
 /// One HTTP/1.1 request on a fresh connection; returns status and body.
 async fn request(
@@ -100,7 +55,7 @@ fn key(name: &str) -> SeriesKey {
 #[tokio::test]
 async fn line_protocol_comes_back_bit_exact() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start(dir.path()).await;
+    let srv = InProcess::open(dir.path()).await;
     let floats = [21.4, 0.1 + 0.2, 1e-300, -0.0, 5e-324, 1789.624, f64::MAX];
     let mut body = String::from("# plant gateway\n");
     for (i, v) in floats.iter().enumerate() {
@@ -156,7 +111,7 @@ async fn line_protocol_comes_back_bit_exact() {
 #[tokio::test]
 async fn precision_and_gzip() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start(dir.path()).await;
+    let srv = InProcess::open(dir.path()).await;
     let (status, text) = write(
         srv.http,
         "precision=s",
@@ -186,7 +141,7 @@ async fn precision_and_gzip() {
 #[tokio::test]
 async fn bad_bodies_are_refused_whole_and_named() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start(dir.path()).await;
+    let srv = InProcess::open(dir.path()).await;
     let (status, _) = write(srv.http, "", b"setpoint,site=p1 value=1 1\n").await;
     assert_eq!(status, 204);
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
@@ -258,7 +213,7 @@ async fn bad_bodies_are_refused_whole_and_named() {
 #[tokio::test]
 async fn admin_flush_moves_the_head_to_segments() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start(dir.path()).await;
+    let srv = InProcess::open(dir.path()).await;
     let (status, _) = write(srv.http, "", b"m value=1 1\n").await;
     assert_eq!(status, 204);
     let (status, text) = request(srv.http, "GET", "/admin/flush", &[], b"").await;
@@ -271,7 +226,7 @@ async fn admin_flush_moves_the_head_to_segments() {
 #[tokio::test]
 async fn metrics_show_latency_histograms_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start(dir.path()).await;
+    let srv = InProcess::open(dir.path()).await;
     assert_eq!(write(srv.http, "", b"m value=1 1\n").await.0, 204);
     assert_eq!(write(srv.http, "", b"m value=x 1\n").await.0, 400);
     srv.client.query(key("m"), 0, 10).await.unwrap_err(); // unknown series: not a refusal
@@ -295,7 +250,7 @@ async fn metrics_show_latency_histograms_and_refusals() {
 #[tokio::test]
 async fn oversized_bodies_get_413_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start(dir.path()).await;
+    let srv = InProcess::open(dir.path()).await;
     let line = b"big,site=p1 value=1.5 1\n";
     let body: Vec<u8> = line
         .iter()

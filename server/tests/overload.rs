@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use lodestone_client::{Client, Error, Point, SeriesKey, WriteRequest};
-use lodestone_engine::{Engine, Options};
-use lodestone_server::Listeners;
+use lodestone_engine::Options;
+use lodestone_server::testing::InProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 async fn post_write(addr: std::net::SocketAddr, body: &[u8]) -> String {
     let mut s = TcpStream::connect(addr).await.unwrap();
@@ -56,20 +56,8 @@ async fn a_full_head_refuses_writes_until_flushed() {
         head_flush_bytes: usize::MAX, // only the overload asks for a flush
         ..Options::default()
     };
-    let engine = Engine::open(dir.path(), opts).unwrap();
-    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let grpc_addr = format!("http://{}", grpc.local_addr().unwrap());
-    let http_addr = http.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(lodestone_server::run(
-        Listeners { grpc, http },
-        engine,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let client = Client::connect(&grpc_addr).await.unwrap();
+    let s = InProcess::open_with(dir.path(), opts).await;
+    let (client, http_addr) = (&s.client, s.http);
 
     // Fill the head past its bound; the next HTTP write is refused with 429.
     client.write(big_batch(1, 0)).await.unwrap();
@@ -82,12 +70,12 @@ async fn a_full_head_refuses_writes_until_flushed() {
     assert!(answer.contains("limit"), "{answer}");
 
     // The flush it asked for brings writes back; fill again and gRPC is refused likewise.
-    until_accepted(&client, big_batch(2, 1_000_000)).await;
+    until_accepted(client, big_batch(2, 1_000_000)).await;
     match client.write(big_batch(3, 2_000_000)).await {
         Err(Error::Overloaded(msg)) => assert!(msg.contains("limit"), "{msg}"),
         other => panic!("expected RESOURCE_EXHAUSTED, got {other:?}"),
     }
-    until_accepted(&client, big_batch(4, 3_000_000)).await;
+    until_accepted(client, big_batch(4, 3_000_000)).await;
 
     // Nothing of the refused writes was stored; everything accepted was.
     let series = client.list_series().await.unwrap();
@@ -101,7 +89,5 @@ async fn a_full_head_refuses_writes_until_flushed() {
     let stats = client.stats().await.unwrap();
     assert!(stats.flushes >= 2, "{stats:?}");
 
-    drop(client);
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    s.stop().await;
 }
