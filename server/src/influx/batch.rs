@@ -175,3 +175,73 @@ mod tests {
         assert!(e.to_string().starts_with("line 2:"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use lodestone_engine::Value;
+    use proptest::prelude::*;
+
+    /// Escapes a measurement or tag/field text the way a line-protocol writer must.
+    fn escape(s: &str, specials: &[char]) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            if specials.contains(&c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    proptest! {
+        /// Whatever arrives, parsing returns a batch or an error; it never panics.
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse_body(&body, Precision::Nanoseconds, 0, 1000);
+        }
+
+        /// Bodies made of line-protocol-looking pieces (the bytes parsers trip over) never
+        /// panic either.
+        #[test]
+        fn near_miss_bodies_never_panic(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("m"), Just(","), Just("="), Just(" "), Just("\\"), Just("\""), Just("\n"),
+                Just("value"), Just("1.5"), Just("-"), Just("i"), Just("u"), Just("t"),
+                Just("9223372036854775807"), Just("é"), Just("#"), Just("\r"),
+            ],
+            0..60,
+        )) {
+            let body = parts.concat();
+            let _ = parse_body(body.as_bytes(), Precision::Seconds, 0, 1000);
+        }
+
+        /// Any measurement, tags and float value, escaped as a client must, parse back to
+        /// the same series and the same bits. (A backslash before a special character is
+        /// an escape in line protocol, so raw backslashes are left out: they are ambiguous.)
+        #[test]
+        fn escaped_lines_round_trip(
+            measurement in "[a-z ,=]{1,12}",
+            tag_value in "[a-z0-9 ,=]{1,12}",
+            bits in any::<u64>(),
+            ts in any::<i64>(),
+        ) {
+            let v = f64::from_bits(bits);
+            prop_assume!(v.is_finite());
+            let line = format!(
+                "{},site={} value={v:?} {ts}\n",
+                escape(&measurement, &[',', ' ']),
+                escape(&tag_value, &[',', '=', ' ']),
+            );
+            let batch = parse_body(line.as_bytes(), Precision::Nanoseconds, 0, 10).unwrap();
+            let (key, points) = &batch.entries()[0];
+            prop_assert_eq!(key.name(), measurement.as_str());
+            prop_assert_eq!(key.label("site"), Some(tag_value.as_str()));
+            prop_assert_eq!(points[0].ts, ts);
+            match points[0].value {
+                Value::F64(got) => prop_assert_eq!(got.to_bits(), bits),
+                other => prop_assert!(false, "{:?}", other),
+            }
+        }
+    }
+}
