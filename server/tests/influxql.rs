@@ -477,3 +477,44 @@ async fn several_fields_join_on_time_and_missing_tags_group_as_empty() {
     let counts: Vec<&Json> = series(&j).iter().map(|s| &s["values"][0][1]).collect();
     assert_eq!(counts, [&json!(714), &json!(720)]);
 }
+
+/// What Grafana's InfluxDB query editor asks to offer measurements, tags and fields.
+#[tokio::test]
+async fn schema_listings_answer_in_influxdb_shape() {
+    let db = plant();
+    let get = |q: &'static str| {
+        let db = &db;
+        async move {
+            let (status, body) = call(db, &url(q, ""), b"").await;
+            assert_eq!(status, StatusCode::OK, "{q}: {body}");
+            serde_json::from_str::<Json>(&body).unwrap()
+        }
+    };
+    assert_eq!(
+        get("SHOW TAG KEYS FROM temperature").await,
+        json!({"results":[{"statement_id":0,"series":[{"name":"temperature","columns":["tagKey"],
+            "values":[["asset"],["line"],["site"]]}]}]})
+    );
+    assert_eq!(
+        get("SHOW TAG VALUES FROM /temp.*/ WITH KEY = \"asset\"").await,
+        json!({"results":[{"statement_id":0,"series":[{"name":"temperature","columns":["key","value"],
+            "values":[["asset","a0001"],["asset","a0002"],["asset","a0003"]]}]}]})
+    );
+    assert_eq!(
+        get("SHOW FIELD KEYS FROM energy, motor, odd").await,
+        json!({"results":[{"statement_id":0,"series":[
+            {"name":"energy","columns":["fieldKey","fieldType"],"values":[["value","integer"]]},
+            {"name":"motor","columns":["fieldKey","fieldType"],"values":[["value","boolean"]]},
+            {"name":"odd","columns":["fieldKey","fieldType"],"values":[["value","float"]]}]}]})
+    );
+    assert_eq!(
+        get("SHOW SERIES FROM pump, \"pump.flow\"").await,
+        json!({"results":[{"statement_id":0,"series":[{"columns":["key"],
+            "values":[["pump,asset=a0001"],["pump.flow,asset=a0001"]]}]}]})
+    );
+    // Nothing matches: an empty result, as InfluxDB gives.
+    assert_eq!(
+        get("SHOW TAG KEYS FROM nosuch").await,
+        json!({"results":[{"statement_id":0}]})
+    );
+}

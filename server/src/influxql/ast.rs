@@ -17,6 +17,28 @@ pub enum Statement {
         /// Skip this many first.
         offset: u64,
     },
+    /// `SHOW TAG KEYS [FROM sources]`, `SHOW TAG VALUES [FROM sources] WITH KEY = k` (or
+    /// `IN (k1, k2)`), `SHOW FIELD KEYS [FROM sources]`, `SHOW SERIES [FROM sources]`: what
+    /// Grafana's query editor asks to offer measurements, tags and fields.
+    ShowSchema {
+        /// Which listing.
+        what: SchemaListing,
+        /// The measurements it covers; empty: all.
+        sources: Vec<Source>,
+    },
+}
+
+/// The listings of [`Statement::ShowSchema`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemaListing {
+    /// Tag keys per measurement.
+    TagKeys,
+    /// Values of these tag keys per measurement.
+    TagValues(Vec<String>),
+    /// Field keys and types per measurement.
+    FieldKeys,
+    /// Series keys in line-protocol form (`m,tag=v,...`).
+    Series,
 }
 
 /// A `SELECT` statement.

@@ -64,10 +64,15 @@ pub fn write_results(out: &mut Vec<u8>, results: &[StatementResult], epoch: Opti
 }
 
 fn write_table(out: &mut Vec<u8>, t: &Table, epoch: Option<i64>) {
-    out.extend_from_slice(b"{\"name\":");
-    scalar(out, t.name.as_str());
+    // An unnamed result (`SHOW SERIES`) has no "name", as in InfluxDB.
+    out.push(b'{');
+    if !t.name.is_empty() {
+        out.extend_from_slice(b"\"name\":");
+        scalar(out, t.name.as_str());
+        out.push(b',');
+    }
     if !t.tags.is_empty() {
-        out.extend_from_slice(b",\"tags\":{");
+        out.extend_from_slice(b"\"tags\":{");
         for (i, (k, v)) in t.tags.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -76,9 +81,9 @@ fn write_table(out: &mut Vec<u8>, t: &Table, epoch: Option<i64>) {
             out.push(b':');
             scalar(out, v.as_str());
         }
-        out.push(b'}');
+        out.extend_from_slice(b"},");
     }
-    out.extend_from_slice(b",\"columns\":[");
+    out.extend_from_slice(b"\"columns\":[");
     for (i, c) in t.columns.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -113,6 +118,18 @@ fn write_table(out: &mut Vec<u8>, t: &Table, epoch: Option<i64>) {
                 }
                 out.push(b'[');
                 scalar(out, n.as_str());
+                out.push(b']');
+            }
+        }
+        Rows::Pairs(pairs) => {
+            for (i, (a, b)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                scalar(out, a.as_str());
+                out.push(b',');
+                scalar(out, b.as_str());
                 out.push(b']');
             }
         }

@@ -23,7 +23,10 @@
 //!   `fill(previous)`, `fill(linear)`, `fill(<number>)`.
 //! - `ORDER BY time [ASC|DESC]`, `LIMIT`, `OFFSET`, `SLIMIT`, `SOFFSET`, `tz('UTC')`.
 //! - `CREATE DATABASE x` (success, nothing to do), `SHOW DATABASES` (one: `lodestone`),
-//!   `SHOW MEASUREMENTS [LIMIT n] [OFFSET n]` (the distinct series names).
+//!   `SHOW MEASUREMENTS [LIMIT n] [OFFSET n]` (the distinct series names), and what
+//!   Grafana's query editor asks: `SHOW TAG KEYS`, `SHOW TAG VALUES ... WITH KEY = k | IN
+//!   (..)`, `SHOW FIELD KEYS` (each measurement has the field `value`), `SHOW SERIES`, each
+//!   with an optional `FROM` list of names and `/regex/`es (no `WHERE`).
 //! - Statements separated by `;`; the first failing one stops the rest (`not executed`).
 //!
 //! # Semantics worth knowing

@@ -8,6 +8,9 @@
 //! query     = statement { ";" statement } [ ";" ]
 //! statement = select | "CREATE DATABASE" ident | "SHOW DATABASES"
 //!           | "SHOW MEASUREMENTS" [ "ON" ident ] [ "LIMIT" int ] [ "OFFSET" int ]
+//!           | "SHOW" ( "TAG KEYS" | "FIELD KEYS" | "SERIES" ) [ "ON" ident ] [ "FROM" sources ]
+//!           | "SHOW TAG VALUES" [ "ON" ident ] [ "FROM" sources ]
+//!             "WITH KEY" ( "=" ident | "IN" "(" ident { "," ident } ")" )
 //! select    = "SELECT" field { "," field } "FROM" source { "," source }
 //!             [ "WHERE" cond ] [ "GROUP BY" dim { "," dim } [ fill ] ]
 //!             [ "ORDER BY" "time" [ "ASC" | "DESC" ] ] [ "LIMIT" int ] [ "OFFSET" int ]
@@ -23,7 +26,7 @@
 //! term      = ident | string | number | duration | "now()" | "-" term
 //! ```
 
-use super::ast::{Expr, Field, Fill, GroupTags, Literal, Select, Source, Statement};
+use super::ast::{Expr, Field, Fill, GroupTags, Literal, SchemaListing, Select, Source, Statement};
 use super::lex::{LexError, Lexer, Tok, Token};
 
 mod where_clause;
@@ -259,7 +262,55 @@ impl Parser<'_> {
                 };
                 return Ok(Statement::ShowMeasurements { limit, offset });
             }
-            return Err(self.error(&what, "DATABASES, MEASUREMENTS"));
+            let listing = if is_kw(&what, "TAG") {
+                let kind = self.next()?;
+                if is_kw(&kind, "KEYS") {
+                    Some(SchemaListing::TagKeys)
+                } else if is_kw(&kind, "VALUES") {
+                    Some(SchemaListing::TagValues(Vec::new()))
+                } else {
+                    return Err(self.error(&kind, "KEYS, VALUES"));
+                }
+            } else if is_kw(&what, "FIELD") {
+                self.expect_kw("KEYS")?;
+                Some(SchemaListing::FieldKeys)
+            } else if is_kw(&what, "SERIES") {
+                Some(SchemaListing::Series)
+            } else {
+                None
+            };
+            if let Some(mut what) = listing {
+                if self.eat_kw("ON")? {
+                    self.ident()?;
+                }
+                let mut sources = Vec::new();
+                if self.eat_kw("FROM")? {
+                    sources.push(self.source()?);
+                    while self.eat_op(",")? {
+                        sources.push(self.source()?);
+                    }
+                }
+                if let SchemaListing::TagValues(keys) = &mut what {
+                    self.expect_kw("WITH")?;
+                    self.expect_kw("KEY")?;
+                    if self.eat_op("=")? {
+                        keys.push(self.ident()?);
+                    } else {
+                        self.expect_kw("IN")?;
+                        self.expect_op("(")?;
+                        keys.push(self.ident()?);
+                        while self.eat_op(",")? {
+                            keys.push(self.ident()?);
+                        }
+                        self.expect_op(")")?;
+                    }
+                }
+                return Ok(Statement::ShowSchema { what, sources });
+            }
+            return Err(self.error(
+                &what,
+                "DATABASES, MEASUREMENTS, TAG KEYS, TAG VALUES, FIELD KEYS, SERIES",
+            ));
         }
         Err(self.error(&t, "SELECT, SHOW, CREATE"))
     }

@@ -141,7 +141,9 @@ fn errors_name_the_token_and_position() {
     assert!(error("SELECT value FROM m LIMIT -1").contains("non-negative integer"));
     assert!(error("SELECT value FROM m extra").contains("found extra, expected ;"));
     assert!(error("SELECT value FROM /unclosed").contains("unterminated regex"));
-    assert!(error("SHOW SERIES").contains("expected DATABASES, MEASUREMENTS"));
+    assert!(error("SHOW RETENTION POLICIES").contains("expected DATABASES, MEASUREMENTS"));
+    assert!(error("SHOW TAG VALUES FROM m").contains("found EOF, expected WITH"));
+    assert!(error("SHOW TAG VALUES WITH KEY IN (a").contains("expected )"));
     assert!(error("SELECT mean(value FROM m").contains("found FROM, expected )"));
     assert!(error("SELECT value FROM m WHERE time > 1 +").contains("found EOF"));
 }
@@ -182,4 +184,45 @@ proptest! {
     fn query_shaped_text_never_panics(q in "(SELECT|FROM|WHERE|GROUP BY|time|\\(|\\)|/|'|\"|[a-z]+|[0-9]+[a-zµ]*|[=<>!~,;.*+-]| ){0,40}") {
         let _ = parse_query(&q);
     }
+}
+
+#[test]
+fn schema_listings_parse_with_their_sources_and_keys() {
+    use super::ast::SchemaListing;
+    let one = |q: &str| parse_query(q).unwrap().remove(0);
+    assert_eq!(
+        one("SHOW TAG KEYS"),
+        Statement::ShowSchema {
+            what: SchemaListing::TagKeys,
+            sources: vec![]
+        }
+    );
+    assert_eq!(
+        one("SHOW TAG VALUES ON bench FROM \"temperature\" WITH KEY = \"site\""),
+        Statement::ShowSchema {
+            what: SchemaListing::TagValues(vec!["site".into()]),
+            sources: vec![Source::Name("temperature".into())],
+        }
+    );
+    assert_eq!(
+        one("show tag values from /temp.*/ with key in (site, asset)"),
+        Statement::ShowSchema {
+            what: SchemaListing::TagValues(vec!["site".into(), "asset".into()]),
+            sources: vec![Source::Regex("temp.*".into())],
+        }
+    );
+    assert_eq!(
+        one("SHOW FIELD KEYS FROM m"),
+        Statement::ShowSchema {
+            what: SchemaListing::FieldKeys,
+            sources: vec![Source::Name("m".into())],
+        }
+    );
+    assert_eq!(
+        one("SHOW SERIES"),
+        Statement::ShowSchema {
+            what: SchemaListing::Series,
+            sources: vec![]
+        }
+    );
 }

@@ -33,6 +33,8 @@ pub enum Rows {
     },
     /// One text column (SHOW statements).
     Names(Vec<String>),
+    /// Two text columns (`SHOW TAG VALUES`, `SHOW FIELD KEYS`).
+    Pairs(Vec<(String, String)>),
 }
 
 impl Rows {
@@ -42,6 +44,7 @@ impl Rows {
             Rows::Points(p) => p.len(),
             Rows::Grid { times, .. } => times.len(),
             Rows::Names(n) => n.len(),
+            Rows::Pairs(p) => p.len(),
         }
     }
 
@@ -64,6 +67,7 @@ impl Rows {
                 }
             }
             Rows::Names(n) => n.reverse(),
+            Rows::Pairs(p) => p.reverse(),
         }
     }
 
@@ -95,6 +99,10 @@ impl Rows {
             Rows::Names(names) => {
                 names.truncate(to);
                 names.drain(..from);
+            }
+            Rows::Pairs(pairs) => {
+                pairs.truncate(to);
+                pairs.drain(..from);
             }
         }
     }
