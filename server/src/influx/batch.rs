@@ -51,8 +51,89 @@ pub fn parse_body(
             ));
         }
     };
-    // FxHash: the keys are short and come from the caller's own body, so a collision attack
-    // only slows that caller's request.
+    // Large bodies are parsed in two halves on two threads: a collector waits for each
+    // answer before sending its next body, so the time to answer one body bounds how fast
+    // one collector can write, even when the other core is idle.
+    let (first, second) = if body.len() >= PARALLEL_BODY_BYTES {
+        let mid = body.len() / 2;
+        let cut =
+            memchr::memchr(b'\n', &body.as_bytes()[mid..]).map_or(body.len(), |i| mid + i + 1);
+        // `cut` follows a newline (or is the end): a character boundary.
+        let (a, b) = body.split_at(cut);
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| parse_part(b, precision, now_ns, max_points));
+            let first = parse_part(a, precision, now_ns, max_points);
+            // A panic in the parser is a bug: let it reach the task, which answers 500.
+            let second = second
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (first, Some(second))
+        })
+    } else {
+        (parse_part(body, precision, now_ns, max_points), None)
+    };
+    let first = first?;
+    let mut entries = first.entries;
+    let mut total = first.points;
+    if let Some(second) = second {
+        // Its line numbers start after the first half's lines.
+        let second = second.map_err(|e| match e {
+            BodyError::Line(l) => BodyError::Line(LineError {
+                line: l.line + first.lines,
+                ..l
+            }),
+            other => other,
+        })?;
+        total += second.points;
+        if total > max_points {
+            return Err(BodyError::TooManyPoints { limit: max_points });
+        }
+        // Same series: the second half's points go after the first's, keeping line order
+        // (a later line wins on equal timestamps).
+        let at: FxHashMap<SeriesKey, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect();
+        for (key, points) in second.entries {
+            match at.get(&key) {
+                Some(&i) => entries[i].1.extend(points),
+                None => entries.push((key, points)),
+            }
+        }
+    }
+    if total == 0 {
+        return Err(BodyError::Empty);
+    }
+    let mut batch = WriteBatch::new();
+    for (key, points) in entries {
+        batch.add(key, points);
+    }
+    Ok(batch)
+}
+
+/// Bodies at least this large are parsed on two threads.
+const PARALLEL_BODY_BYTES: usize = 256 << 10;
+
+/// One part of a body, parsed.
+struct Part {
+    entries: Vec<(SeriesKey, Vec<Point>)>,
+    points: usize,
+    /// Lines in the part (for numbering the next part's lines).
+    lines: usize,
+}
+
+/// Parses a run of whole lines; errors carry line numbers counted from the part's start.
+fn parse_part(
+    body: &str,
+    precision: Precision,
+    now_ns: i64,
+    max_points: usize,
+) -> Result<Part, BodyError> {
+    // (series section, field key), both as sent → index into `entries`. Collectors repeat
+    // the same few hundred series in every body, so each distinct key is parsed and
+    // validated once per body. FxHash: the keys are short and come from the caller's own
+    // body, so a collision attack only slows that caller's request.
     let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
     let mut entries: Vec<(SeriesKey, Vec<Point>)> = Vec::new();
     let mut total = 0usize;
@@ -84,14 +165,11 @@ pub fn parse_body(
             Err(e) => return Err(BodyError::Line(e.at_line(n))),
         }
     }
-    if total == 0 {
-        return Err(BodyError::Empty);
-    }
-    let mut batch = WriteBatch::new();
-    for (key, points) in entries {
-        batch.add(key, points);
-    }
-    Ok(batch)
+    Ok(Part {
+        entries,
+        points: total,
+        lines: n,
+    })
 }
 
 /// Adds one line's points to `entries`.
@@ -152,6 +230,49 @@ mod tests {
                 (r#"m{a="2"}"#.to_string(), 1),
                 (r#"m.other{a="1"}"#.to_string(), 1)
             ]
+        );
+    }
+
+    /// A body of `lines` plant lines over 12 series, with line `bad` (1-based) broken.
+    fn big_body(lines: usize, bad: Option<usize>) -> String {
+        let mut body = String::new();
+        for i in 0..lines {
+            if Some(i + 1) == bad {
+                body.push_str("temperature,site=p1 value=oops 1\n");
+                continue;
+            }
+            body.push_str(&format!(
+                "temperature,site=p1,asset=a{:04} value={}.{} {}\n",
+                i % 12,
+                20 + i % 7,
+                i % 10,
+                1_767_225_600_000_000_000i64 + (i / 12) as i64 * 1_000_000_000
+            ));
+        }
+        body
+    }
+
+    #[test]
+    fn large_bodies_parsed_in_halves_give_the_same_batch_and_line_numbers() {
+        let body = big_body(8_000, None);
+        assert!(body.len() >= PARALLEL_BODY_BYTES);
+        let whole = parse_body(body.as_bytes(), Precision::Nanoseconds, 0, 1 << 20).unwrap();
+        // The reference: the same lines parsed as one part.
+        let text = std::str::from_utf8(body.as_bytes()).unwrap();
+        let part = parse_part(text, Precision::Nanoseconds, 0, 1 << 20)
+            .ok()
+            .unwrap();
+        assert_eq!(whole.len(), 8_000);
+        assert_eq!(whole.entries(), part.entries.as_slice());
+        for bad in [3, 7_999] {
+            let body = big_body(8_000, Some(bad));
+            let e = parse_body(body.as_bytes(), Precision::Nanoseconds, 0, 1 << 20).unwrap_err();
+            assert!(e.to_string().starts_with(&format!("line {bad}:")), "{e}");
+        }
+        let e = parse_body(body.as_bytes(), Precision::Nanoseconds, 0, 7_999).unwrap_err();
+        assert!(
+            matches!(e, BodyError::TooManyPoints { limit: 7_999 }),
+            "{e}"
         );
     }
 
