@@ -8,7 +8,7 @@ use super::Engine;
 use crate::codec::decode_chunk_into;
 use crate::error::{Error, Result};
 use crate::point::Point;
-use crate::query::merge::merge_sources;
+use crate::query::merge::merge_slices;
 use crate::segment::reader::Segment;
 use crate::series::SeriesKey;
 use crate::tombstone::HiddenRanges;
@@ -76,9 +76,9 @@ impl Engine {
         if in_order && sources.is_empty() {
             return Ok(decoded);
         }
-        let mut all: Vec<Vec<Point>> = spans.into_iter().map(|r| decoded[r].to_vec()).collect();
-        all.extend(sources);
-        Ok(merge_sources(all))
+        let mut all: Vec<&[Point]> = spans.into_iter().map(|r| &decoded[r]).collect();
+        all.extend(sources.iter().map(Vec::as_slice));
+        Ok(merge_slices(&all))
     }
 
     /// The newest point of series `key` (highest timestamp; the last written on ties), from

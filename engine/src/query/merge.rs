@@ -57,51 +57,59 @@ fn merge_runs(older: &[Point], newer: &[Point], out: &mut Vec<Point>) {
 const FOLD_MAX_SOURCES: usize = 8;
 
 /// Merges any number of sources, each sorted by strictly increasing timestamp, given oldest
-/// first; on equal timestamps the newest source wins. Sources that do not overlap in time
-/// (the common case: flushes of data arriving in order) are concatenated in linear time; a
-/// few overlapping ones are merged pairwise, and many are sorted once, so the cost stays at
-/// O(n log n) however many sources overlap.
+/// first; on equal timestamps the newest source wins. See [`merge_slices`].
 pub fn merge_sources(sources: Vec<Vec<Point>>) -> Vec<Point> {
-    let mut sources: Vec<(usize, Vec<Point>)> = sources
-        .into_iter()
+    let mut nonempty: Vec<Vec<Point>> = sources.into_iter().filter(|s| !s.is_empty()).collect();
+    if nonempty.len() <= 1 {
+        return nonempty.pop().unwrap_or_default();
+    }
+    let slices: Vec<&[Point]> = nonempty.iter().map(Vec::as_slice).collect();
+    merge_slices(&slices)
+}
+
+/// Merges sources given as slices, each sorted by strictly increasing timestamp, oldest
+/// first; on equal timestamps the newest source wins. Every point is copied once into the
+/// result: sources that do not overlap in time (the common case: flushes of data arriving
+/// in order) are concatenated; a few overlapping ones are folded in age order, each merge
+/// copying the newer source's runs and only the older result's overlapping tail; many are
+/// sorted once, so the cost stays at O(n log n) however many sources overlap.
+pub fn merge_slices(sources: &[&[Point]]) -> Vec<Point> {
+    let mut sources: Vec<(usize, &[Point])> = sources
+        .iter()
+        .copied()
         .enumerate()
         .filter(|(_, s)| !s.is_empty())
         .collect();
-    match sources.len() {
-        0 => return Vec::new(),
-        1 => return sources.pop().map(|(_, s)| s).unwrap_or_default(),
-        _ => {}
-    }
+    let total = sources.iter().map(|(_, s)| s.len()).sum();
+    let mut out = Vec::with_capacity(total);
     sources.sort_by_key(|(_, s)| s[0].ts);
     let disjoint = sources
         .windows(2)
         .all(|w| w[0].1[w[0].1.len() - 1].ts < w[1].1[0].ts);
-    let total = sources.iter().map(|(_, s)| s.len()).sum();
     if disjoint {
-        let mut out = Vec::with_capacity(total);
         for (_, s) in sources {
-            out.extend(s);
+            out.extend_from_slice(s);
         }
         return out;
     }
-    // Few overlapping sources (the usual case: flushes whose edges overlap because batches
-    // arrived a little out of order): fold them in age order with linear merges.
     if sources.len() <= FOLD_MAX_SOURCES {
         sources.sort_by_key(|(age, _)| *age);
-        let mut sources = sources.into_iter().map(|(_, s)| s);
-        // One buffer with room for everything, so that the merges append in place.
-        let mut first = Vec::with_capacity(total);
-        first.extend(sources.next().unwrap_or_default());
-        return sources.fold(first, merge_newer_wins);
+        for (_, s) in sources {
+            let keep = out.partition_point(|p: &Point| p.ts < s[0].ts);
+            let tail = out.split_off(keep);
+            merge_runs(&tail, s, &mut out);
+        }
+        return out;
     }
     let mut tagged: Vec<(usize, Point)> = Vec::with_capacity(total);
     for (prio, s) in sources {
-        tagged.extend(s.into_iter().map(|p| (prio, p)));
+        tagged.extend(s.iter().map(|&p| (prio, p)));
     }
     // Sort by time, newest source first within a timestamp, then keep the first of each run.
     tagged.sort_by(|a, b| a.1.ts.cmp(&b.1.ts).then(b.0.cmp(&a.0)));
     tagged.dedup_by_key(|(_, p)| p.ts);
-    tagged.into_iter().map(|(_, p)| p).collect()
+    out.extend(tagged.into_iter().map(|(_, p)| p));
+    out
 }
 
 #[cfg(test)]
