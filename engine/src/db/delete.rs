@@ -47,14 +47,7 @@ impl Engine {
         if start > end {
             return Err(Error::InvalidRange { start, end });
         }
-        let entry = inner
-            .catalog
-            .read()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| Error::UnknownSeries {
-                series: key.to_string(),
-            })?;
+        let entry = self.entry(key)?;
         if start == end {
             return Ok(None);
         }

@@ -77,7 +77,8 @@ impl Engine {
         Ok(self.entry(key)?.value_type)
     }
 
-    fn entry(&self, key: &SeriesKey) -> Result<Arc<SeriesEntry>> {
+    /// The catalog entry of `key`, or [`Error::UnknownSeries`].
+    pub(super) fn entry(&self, key: &SeriesKey) -> Result<Arc<SeriesEntry>> {
         self.inner
             .catalog
             .read()

@@ -23,14 +23,7 @@ impl Engine {
             return Err(Error::InvalidRange { start, end });
         }
         let inner = &self.inner;
-        let entry = inner
-            .catalog
-            .read()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| Error::UnknownSeries {
-                series: key.to_string(),
-            })?;
+        let entry = self.entry(key)?;
         // Copy the active head and take the version under the head lock: a freeze moves
         // data from one to the other under the write side of that lock.
         let (active, version) = {
