@@ -4,44 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use lodestone_engine::{Engine, Options, Point, SeriesKey, Value, WriteBatch};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lodestone");
+mod common;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A plain HTTP/1.1 GET; returns (status, body).
-fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
-}
+use common::{free_port, get, Server, BIN};
 
 fn seed(dir: &std::path::Path) {
     let e = Engine::open(dir, Options::default()).unwrap();
@@ -85,82 +54,6 @@ fn serve_answers_probes_with_store_stats_and_stops_cleanly_on_sigterm() {
         text.contains(r#"temperature{site="p1"} (f64) latest 29.9"#),
         "{text}"
     );
-}
-
-/// A `lodestone serve` child on free loopback ports, its log in a file.
-struct Server {
-    child: std::process::Child,
-    grpc: String,
-    http: u16,
-    log: tempfile::NamedTempFile,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path) -> Server {
-        let (grpc, http) = (free_port(), free_port());
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--data-dir"])
-            .arg(dir)
-            .args(["--grpc-listen", &format!("127.0.0.1:{grpc}")])
-            .args(["--http-listen", &format!("127.0.0.1:{http}")]);
-        Server::spawn(cmd, grpc, http)
-    }
-
-    fn spawn(mut cmd: Command, grpc: u16, http: u16) -> Server {
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let child = cmd.stderr(log.reopen().unwrap()).spawn().unwrap();
-        let server = Server {
-            child,
-            grpc: format!("127.0.0.1:{grpc}"),
-            http,
-            log,
-        };
-        let started = Instant::now();
-        while get(http, "/ping").is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "server never answered; log:\n{}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-
-    /// Runs a client command against this server: (success, stdout, stderr).
-    fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(BIN)
-            .arg(args[0])
-            .args(["--addr", &self.grpc])
-            .args(&args[1..])
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// SIGTERM, then the exit status must be 0.
-    fn terminate(mut self) -> String {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "serve exited with {status}; log:\n{}",
-            self.log()
-        );
-        self.log()
-    }
 }
 
 #[test]

@@ -4,75 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lodestone");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `lodestone serve` child on free loopback ports.
-struct Server {
-    child: std::process::Child,
-    grpc: String,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let (grpc, http) = (free_port(), free_port());
-        let child = Command::new(BIN)
-            .args(["serve", "--data-dir"])
-            .arg(dir)
-            .args(["--grpc-listen", &format!("127.0.0.1:{grpc}")])
-            .args(["--http-listen", &format!("127.0.0.1:{http}")])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            grpc: format!("127.0.0.1:{grpc}"),
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "server never answered"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// Runs a client command against this server: (success, stdout, stderr).
-    fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(BIN)
-            .arg(args[0])
-            .args(["--addr", &self.grpc])
-            .args(&args[1..])
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Server;
 
 /// Awkward floats from every corner of the bit space (NaN payloads excepted: text cannot
 /// carry them).
