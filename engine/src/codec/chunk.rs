@@ -25,11 +25,20 @@ use super::varint::{get_varint, put_varint};
 use super::{boolean, Encoding};
 use crate::point::{Point, Quality, Value, ValueType};
 
-/// The decoded header of a chunk.
+/// What every chunk says about itself, whatever its encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkHeader {
     /// How the streams are coded.
     pub encoding: Encoding,
+    /// The type of every value.
+    pub value_type: ValueType,
+    /// Points in the chunk.
+    pub count: u32,
+}
+
+/// The decoded header of a Gorilla chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GorillaHeader {
     /// The type of every value.
     pub value_type: ValueType,
     /// Points in the chunk.
@@ -277,8 +286,26 @@ pub fn encode_chunk(vt: ValueType, points: &[Point]) -> Result<Vec<u8>, CodecErr
     Ok(e.finish())
 }
 
-/// Reads and checks a chunk header.
+/// Reads and checks the header of a chunk of any encoding.
 pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
+    if bytes.first() == Some(&Encoding::Packed.code()) {
+        let (value_type, count) = super::packed::value_type_and_count(bytes)?;
+        return Ok(ChunkHeader {
+            encoding: Encoding::Packed,
+            value_type,
+            count,
+        });
+    }
+    let h = read_gorilla_header(bytes)?;
+    Ok(ChunkHeader {
+        encoding: Encoding::Gorilla,
+        value_type: h.value_type,
+        count: h.count,
+    })
+}
+
+/// Reads and checks a Gorilla chunk header.
+pub(crate) fn read_gorilla_header(bytes: &[u8]) -> Result<GorillaHeader, CodecError> {
     let bad = |detail: String| CodecError::Invalid {
         what: "chunk header",
         detail,
@@ -286,8 +313,9 @@ pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
     let enc = *bytes.first().ok_or(CodecError::Truncated {
         what: "chunk header",
     })?;
-    let encoding =
-        Encoding::from_code(enc).ok_or_else(|| bad(format!("unknown encoding {enc}")))?;
+    if Encoding::from_code(enc) != Some(Encoding::Gorilla) {
+        return Err(bad(format!("unknown encoding {enc}")));
+    }
     let vt_code = *bytes.get(1).ok_or(CodecError::Truncated {
         what: "chunk header",
     })?;
@@ -325,8 +353,7 @@ pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
             "point count {count} exceeds what {ts_len}+{val_len} stream bytes can hold"
         )));
     }
-    Ok(ChunkHeader {
-        encoding,
+    Ok(GorillaHeader {
         value_type,
         count: count as u32,
         ts_len: ts_len as u32,
@@ -337,9 +364,32 @@ pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
     })
 }
 
-/// Decodes a chunk, appending its points (in pushed order) to `out`.
+/// Decodes a chunk of any encoding, appending its points (in encoded order) to `out`. On
+/// error `out` is left as it was.
 pub fn decode_chunk_into(bytes: &[u8], out: &mut Vec<Point>) -> Result<ChunkHeader, CodecError> {
-    let h = read_header(bytes)?;
+    if bytes.first() == Some(&Encoding::Packed.code()) {
+        let (value_type, count) = super::packed::decode_into(bytes, out)?;
+        return Ok(ChunkHeader {
+            encoding: Encoding::Packed,
+            value_type,
+            count,
+        });
+    }
+    let base = out.len();
+    let decoded = decode_gorilla_into(bytes, out);
+    if decoded.is_err() {
+        out.truncate(base);
+    }
+    let h = decoded?;
+    Ok(ChunkHeader {
+        encoding: Encoding::Gorilla,
+        value_type: h.value_type,
+        count: h.count,
+    })
+}
+
+fn decode_gorilla_into(bytes: &[u8], out: &mut Vec<Point>) -> Result<GorillaHeader, CodecError> {
+    let h = read_gorilla_header(bytes)?;
     let ts_at = h.body_offset as usize;
     let val_at = ts_at + h.ts_len as usize;
     let q_at = val_at + h.val_len as usize;
@@ -415,7 +465,7 @@ impl ValueDecoder for BoolDecoder {
 }
 
 fn decode_rows<V: ValueDecoder>(
-    h: &ChunkHeader,
+    h: &GorillaHeader,
     ts: &[u8],
     vals: &[u8],
     runs: &[(u32, u32)],

@@ -10,20 +10,36 @@ pub mod chunk;
 pub mod dod;
 pub mod error;
 pub mod float;
+pub mod packed;
 pub mod quality;
 pub mod varint;
+
+use crate::point;
 
 pub use chunk::{
     decode_chunk, decode_chunk_into, encode_chunk, read_header, ChunkEncoder, ChunkHeader,
 };
 pub use error::CodecError;
 
+/// Encodes points (in the order given) into the smallest chunk this build can make: a
+/// [`packed`] chunk choosing its codings per chunk, or Gorilla for more than
+/// [`packed::MAX_POINTS`] points. This is what segments store.
+pub fn compress(vt: point::ValueType, points: &[point::Point]) -> Result<Vec<u8>, CodecError> {
+    if points.len() > packed::MAX_POINTS as usize {
+        return encode_chunk(vt, points);
+    }
+    packed::encode_packed(vt, points, None)
+}
+
 /// How a chunk's streams are coded; stored as the chunk's first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Encoding {
-    /// Delta-of-delta timestamps, XOR floats, delta-of-delta integers, bit booleans.
+    /// Delta-of-delta timestamps, XOR floats, delta-of-delta integers, bit booleans: what
+    /// the head and the WAL write, point by point.
     Gorilla = 1,
+    /// Per-chunk choice of entropy-coded streams ([`packed`]): what segments store.
+    Packed = 2,
 }
 
 impl Encoding {
@@ -36,6 +52,7 @@ impl Encoding {
     pub fn from_code(code: u8) -> Option<Encoding> {
         match code {
             1 => Some(Encoding::Gorilla),
+            2 => Some(Encoding::Packed),
             _ => None,
         }
     }

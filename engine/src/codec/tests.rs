@@ -128,7 +128,10 @@ fn timestamps_sharing_a_unit_are_coded_in_it_and_come_back_exact() {
         finished.len(),
         plain.len()
     );
-    assert_eq!(read_header(&finished).unwrap().ts_unit, 1_000_000);
+    assert_eq!(
+        chunk::read_gorilla_header(&finished).unwrap().ts_unit,
+        1_000_000
+    );
     assert_eq!(decode_chunk(&finished).unwrap(), pts);
     assert_eq!(decode_chunk(&plain).unwrap(), pts);
 }

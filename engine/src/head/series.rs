@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::ChunkLimits;
-use crate::codec::{decode_chunk_into, encode_chunk, ChunkEncoder, CodecError};
+use crate::codec::{compress, decode_chunk_into, ChunkEncoder, CodecError};
 use crate::point::{Point, Quality, Value, ValueType};
 use crate::query::merge::merge_newer_wins;
 
@@ -27,13 +27,14 @@ pub struct ClosedChunk {
 }
 
 impl ClosedChunk {
-    /// Builds a closed chunk from sorted, de-duplicated points of one type.
+    /// Builds a closed chunk for a segment from sorted, de-duplicated points of one type, in
+    /// the smallest encoding ([`compress`]).
     pub fn encode(vt: ValueType, points: &[Point]) -> Result<Option<ClosedChunk>, CodecError> {
         let (Some(first), Some(last)) = (points.first(), points.last()) else {
             return Ok(None);
         };
         Ok(Some(ClosedChunk {
-            bytes: encode_chunk(vt, points)?.into(),
+            bytes: compress(vt, points)?.into(),
             count: points.len() as u32,
             min_ts: first.ts,
             max_ts: last.ts,
@@ -206,23 +207,23 @@ impl SeriesHead {
     }
 
     /// The whole series as closed chunks ready for a segment: sorted, non-overlapping, every
-    /// late point merged in. Chunks are reused as they are when there are no late points.
+    /// late point merged in, each chunk in the smallest encoding. The head keeps its own
+    /// chunks in the Gorilla encoding, which takes points one at a time; a segment's chunks
+    /// are written once and read many times, so each is coded afresh from all its points.
     pub fn to_chunks(&self, limits: ChunkLimits) -> Result<Vec<ClosedChunk>, CodecError> {
         if self.ooo.is_empty() {
-            let mut chunks = self.closed.clone();
-            if let (Some(min_ts), Some(max_ts), Some(last)) = (
-                self.open.first_ts(),
-                self.open.last_ts(),
-                self.open.last_point(),
-            ) {
-                let bytes: Arc<[u8]> = self.open.to_finished().into();
-                chunks.push(ClosedChunk {
-                    bytes,
-                    count: self.open.len() as u32,
-                    min_ts,
-                    max_ts,
-                    last,
-                });
+            let mut chunks = Vec::with_capacity(self.closed.len() + 1);
+            let mut points = Vec::new();
+            let open = (!self.open.is_empty()).then(|| self.open.snapshot());
+            for bytes in self
+                .closed
+                .iter()
+                .map(|c| &c.bytes[..])
+                .chain(open.as_deref())
+            {
+                points.clear();
+                decode_chunk_into(bytes, &mut points)?;
+                chunks.extend(ClosedChunk::encode(self.vt, &points)?);
             }
             return Ok(chunks);
         }

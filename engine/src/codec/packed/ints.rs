@@ -1,0 +1,271 @@
+//! Integer streams: a sequence of unsigned integers (zigzag-mapped residuals, as a rule small),
+//! coded the cheapest of three ways.
+//!
+//! ```text
+//! mode u8 │ mode 0, constant:  value varint
+//!         │ mode 1, entropy:   rANS stream of tokens │ extra_len varint │ extra bits
+//!         │ mode 2, fixed:     width u8 (1..=64) │ count × width bits
+//! ```
+//! A token is the value itself below 32; above, it names the value's bit length and the bit
+//! below the leading one, and the remaining `length - 2` bits follow raw in the extra bits.
+//! Bit fields are most significant bit first, the last byte zero-padded.
+
+use super::super::bits::{BitReader, BitWriter};
+use super::super::error::CodecError;
+use super::super::varint::{get_varint, put_varint};
+use super::rans;
+
+const DIRECT: u64 = 32;
+const WHAT: &str = "integer stream";
+
+/// Maps a signed value to an unsigned one, small magnitudes to small numbers.
+#[inline(always)]
+pub fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// Inverse of [`zigzag`].
+#[inline(always)]
+pub fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+/// The token of `z` and the number of extra bits it takes.
+#[inline(always)]
+fn token(z: u64) -> (u8, u32) {
+    if z < DIRECT {
+        (z as u8, 0)
+    } else {
+        let len = 64 - z.leading_zeros(); // 6..=64
+        let second = ((z >> (len - 2)) & 1) as u32;
+        ((DIRECT as u32 + (len - 6) * 2 + second) as u8, len - 2)
+    }
+}
+
+/// Histogram of tokens plus the raw bits they need: what choosing a coding looks at.
+pub struct Census {
+    /// Count of each token.
+    pub counts: [u32; 256],
+    /// Total extra bits.
+    pub extra_bits: u64,
+    /// Largest value.
+    pub max: u64,
+    /// Values counted.
+    pub n: usize,
+    first: Option<u64>,
+    constant: bool,
+}
+
+impl Census {
+    /// Counts `values`.
+    pub fn of(values: impl IntoIterator<Item = u64>) -> Census {
+        let mut c = Census {
+            counts: [0; 256],
+            extra_bits: 0,
+            max: 0,
+            n: 0,
+            first: None,
+            constant: true,
+        };
+        for z in values {
+            let (t, extra) = token(z);
+            c.counts[t as usize] += 1;
+            c.extra_bits += extra as u64;
+            c.max = c.max.max(z);
+            c.n += 1;
+            match c.first {
+                None => c.first = Some(z),
+                Some(f) => c.constant &= f == z,
+            }
+        }
+        c
+    }
+
+    /// Estimated coded size in bits, with the coding it would use.
+    pub fn cost_bits(&self) -> f64 {
+        self.choose().1
+    }
+
+    fn choose(&self) -> (Mode, f64) {
+        if self.n == 0 || self.constant {
+            return (
+                Mode::Constant,
+                8.0 + 8.0 * varint_len(self.first.unwrap_or(0)) as f64,
+            );
+        }
+        let width = (64 - self.max.leading_zeros()).max(1);
+        let fixed = 16.0 + (self.n as f64 * width as f64 / 8.0).ceil() * 8.0;
+        let model = rans::Model::from_counts(&self.counts);
+        let entropy = 8.0 + model.cost_bits(&self.counts) + self.extra_bits as f64 + 24.0;
+        if entropy < fixed {
+            (Mode::Entropy(Box::new(model)), entropy)
+        } else {
+            (Mode::Fixed(width), fixed)
+        }
+    }
+}
+
+enum Mode {
+    Constant,
+    Entropy(Box<rans::Model>),
+    Fixed(u32),
+}
+
+fn varint_len(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
+}
+
+/// Appends `values` (whose census is `census`) in the cheapest coding.
+pub fn encode(values: &[u64], census: &Census, out: &mut Vec<u8>) {
+    match census.choose().0 {
+        Mode::Constant => {
+            out.push(0);
+            put_varint(out, values.first().copied().unwrap_or(0));
+        }
+        Mode::Entropy(model) => {
+            out.push(1);
+            let mut tokens = Vec::with_capacity(values.len());
+            let mut extra = BitWriter::new();
+            for &z in values {
+                let (t, n) = token(z);
+                tokens.push(t);
+                extra.write(z, n);
+            }
+            rans::encode(&tokens, &model, out);
+            put_varint(out, extra.byte_len() as u64);
+            extra.copy_to(out);
+        }
+        Mode::Fixed(width) => {
+            out.push(2);
+            out.push(width as u8);
+            let mut w = BitWriter::new();
+            for &z in values {
+                w.write(z, width);
+            }
+            w.copy_to(out);
+        }
+    }
+}
+
+/// Appends `values` in the cheapest coding, counting them first.
+pub fn encode_counted(values: &[u64], out: &mut Vec<u8>) {
+    let census = Census::of(values.iter().copied());
+    encode(values, &census, out);
+}
+
+/// Decodes `n` values at `*pos`, handing each to `sink` in order; `*pos` moves past the
+/// stream. Constant streams call `constant` once with the value instead, so that callers
+/// can fill runs without a call per value.
+pub fn decode(
+    buf: &[u8],
+    pos: &mut usize,
+    n: usize,
+    mut sink: impl FnMut(u64),
+) -> Result<(), CodecError> {
+    let mode = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })?;
+    *pos += 1;
+    match mode {
+        0 => {
+            let v = get_varint(buf, pos, WHAT)?;
+            for _ in 0..n {
+                sink(v);
+            }
+            Ok(())
+        }
+        1 => {
+            let mut d = rans::Decoder::new(buf, pos)?;
+            let extra_len = get_varint(buf, pos, WHAT)?;
+            let end = usize::try_from(extra_len)
+                .ok()
+                .and_then(|l| pos.checked_add(l))
+                .filter(|&e| e <= buf.len())
+                .ok_or(CodecError::Truncated { what: WHAT })?;
+            let mut r = BitReader::new(&buf[*pos..end], WHAT);
+            for _ in 0..n {
+                let t = d.symbol() as u64;
+                if t < DIRECT {
+                    sink(t);
+                } else {
+                    let len = ((t - DIRECT) / 2 + 6) as u32;
+                    if len > 64 {
+                        return Err(CodecError::Invalid {
+                            what: WHAT,
+                            detail: format!("token {t} names more than 64 bits"),
+                        });
+                    }
+                    let lead = 1u64 << (len - 1);
+                    let second = (t & 1) << (len - 2);
+                    sink(lead | second | r.read(len - 2)?);
+                }
+            }
+            d.finish()?;
+            if r.position().div_ceil(8) != end - *pos {
+                return Err(CodecError::Invalid {
+                    what: WHAT,
+                    detail: "extra bits do not end with the stream".into(),
+                });
+            }
+            *pos = end;
+            Ok(())
+        }
+        2 => {
+            let width = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })? as u32;
+            *pos += 1;
+            if !(1..=64).contains(&width) {
+                return Err(CodecError::Invalid {
+                    what: WHAT,
+                    detail: format!("bit width {width}"),
+                });
+            }
+            let len = (n as u64 * width as u64).div_ceil(8);
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|l| pos.checked_add(l))
+                .filter(|&e| e <= buf.len())
+                .ok_or(CodecError::Truncated { what: WHAT })?;
+            let mut r = BitReader::new(&buf[*pos..end], WHAT);
+            for _ in 0..n {
+                sink(r.read(width)?);
+            }
+            *pos = end;
+            Ok(())
+        }
+        m => Err(CodecError::Invalid {
+            what: WHAT,
+            detail: format!("unknown mode {m}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(values: &[u64]) -> usize {
+        let mut out = vec![9];
+        encode_counted(values, &mut out);
+        out.push(7);
+        let mut pos = 1;
+        let mut got = Vec::new();
+        decode(&out, &mut pos, values.len(), |v| got.push(v)).unwrap();
+        assert_eq!(got, values);
+        assert_eq!(pos, out.len() - 1);
+        out.len() - 2
+    }
+
+    #[test]
+    fn every_coding_round_trips() {
+        assert!(round_trip(&[5; 1000]) <= 2);
+        let small: Vec<u64> = (0..1000u64).map(|i| i * 7 % 5).collect();
+        assert!(round_trip(&small) < 320);
+        let wide: Vec<u64> = (0..1000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        round_trip(&wide);
+        round_trip(&[u64::MAX, 0, 1 << 63, 31, 32, 33, 63, 64, 65]);
+        round_trip(&[]);
+        for z in [0, 1, -1, i64::MIN, i64::MAX] {
+            assert_eq!(unzigzag(zigzag(z)), z);
+        }
+    }
+}
