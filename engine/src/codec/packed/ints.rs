@@ -153,88 +153,158 @@ pub fn encode_counted(values: &[u64], out: &mut Vec<u8>) {
     encode(values, &census, out);
 }
 
-/// Decodes `n` values at `*pos`, handing each to `sink` in order; `*pos` moves past the
-/// stream. Constant streams call `constant` once with the value instead, so that callers
-/// can fill runs without a call per value.
-pub fn decode(
-    buf: &[u8],
-    pos: &mut usize,
-    n: usize,
-    mut sink: impl FnMut(u64),
-) -> Result<(), CodecError> {
-    let mode = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })?;
-    *pos += 1;
-    match mode {
-        0 => {
-            let v = get_varint(buf, pos, WHAT)?;
-            for _ in 0..n {
-                sink(v);
-            }
-            Ok(())
-        }
-        1 => {
-            let mut d = rans::Decoder::new(buf, pos)?;
-            let extra_len = get_varint(buf, pos, WHAT)?;
-            let end = usize::try_from(extra_len)
-                .ok()
-                .and_then(|l| pos.checked_add(l))
-                .filter(|&e| e <= buf.len())
-                .ok_or(CodecError::Truncated { what: WHAT })?;
-            let mut r = BitReader::new(&buf[*pos..end], WHAT);
-            for _ in 0..n {
-                let t = d.symbol() as u64;
-                if t < DIRECT {
-                    sink(t);
-                } else {
-                    let len = ((t - DIRECT) / 2 + 6) as u32;
-                    if len > 64 {
-                        return Err(CodecError::Invalid {
-                            what: WHAT,
-                            detail: format!("token {t} names more than 64 bits"),
-                        });
-                    }
-                    let lead = 1u64 << (len - 1);
-                    let second = (t & 1) << (len - 2);
-                    sink(lead | second | r.read(len - 2)?);
+/// Reads the values of one stream, one at a time, so that several streams can be decoded
+/// side by side into one pass over the output.
+///
+/// [`IntReader::next_value`] never fails: damage met on the way (bits missing, an impossible
+/// token) yields zeros and is reported by [`IntReader::finish`], which callers must check.
+pub struct IntReader<'a> {
+    mode: ReaderMode<'a>,
+    bad: bool,
+}
+
+enum ReaderMode<'a> {
+    Constant(u64),
+    Entropy {
+        d: rans::Decoder<'a>,
+        extra: BitReader<'a>,
+        extra_len: usize,
+    },
+    Fixed {
+        r: BitReader<'a>,
+        width: u32,
+        len: usize,
+    },
+}
+
+impl<'a> IntReader<'a> {
+    /// Opens the stream of `n` values at `*pos`; `*pos` moves past it.
+    pub fn new(buf: &'a [u8], pos: &mut usize, n: usize) -> Result<IntReader<'a>, CodecError> {
+        let mode = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })?;
+        *pos += 1;
+        let mode = match mode {
+            0 => ReaderMode::Constant(get_varint(buf, pos, WHAT)?),
+            1 => {
+                let d = rans::Decoder::new(buf, pos)?;
+                let len = get_varint(buf, pos, WHAT)?;
+                let extra = take(buf, pos, len)?;
+                ReaderMode::Entropy {
+                    d,
+                    extra: BitReader::new(extra, WHAT),
+                    extra_len: extra.len(),
                 }
             }
-            d.finish()?;
-            if r.position().div_ceil(8) != end - *pos {
+            2 => {
+                let width = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })? as u32;
+                *pos += 1;
+                if !(1..=64).contains(&width) {
+                    return Err(CodecError::Invalid {
+                        what: WHAT,
+                        detail: format!("bit width {width}"),
+                    });
+                }
+                let bits = take(buf, pos, (n as u64 * width as u64).div_ceil(8))?;
+                ReaderMode::Fixed {
+                    r: BitReader::new(bits, WHAT),
+                    width,
+                    len: bits.len(),
+                }
+            }
+            m => {
                 return Err(CodecError::Invalid {
                     what: WHAT,
-                    detail: "extra bits do not end with the stream".into(),
-                });
+                    detail: format!("unknown mode {m}"),
+                })
             }
-            *pos = end;
-            Ok(())
-        }
-        2 => {
-            let width = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })? as u32;
-            *pos += 1;
-            if !(1..=64).contains(&width) {
-                return Err(CodecError::Invalid {
-                    what: WHAT,
-                    detail: format!("bit width {width}"),
-                });
-            }
-            let len = (n as u64 * width as u64).div_ceil(8);
-            let end = usize::try_from(len)
-                .ok()
-                .and_then(|l| pos.checked_add(l))
-                .filter(|&e| e <= buf.len())
-                .ok_or(CodecError::Truncated { what: WHAT })?;
-            let mut r = BitReader::new(&buf[*pos..end], WHAT);
-            for _ in 0..n {
-                sink(r.read(width)?);
-            }
-            *pos = end;
-            Ok(())
-        }
-        m => Err(CodecError::Invalid {
-            what: WHAT,
-            detail: format!("unknown mode {m}"),
-        }),
+        };
+        Ok(IntReader { mode, bad: false })
     }
+
+    /// The value of a constant stream, which costs nothing per value.
+    pub fn constant(&self) -> Option<u64> {
+        match self.mode {
+            ReaderMode::Constant(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The next value.
+    #[inline(always)]
+    pub fn next_value(&mut self) -> u64 {
+        match &mut self.mode {
+            ReaderMode::Constant(v) => *v,
+            ReaderMode::Entropy { d, extra, .. } => {
+                let t = d.symbol() as u64;
+                if t < DIRECT {
+                    return t;
+                }
+                let len = ((t - DIRECT) / 2 + 6) as u32;
+                if len > 64 {
+                    self.bad = true;
+                    return 0;
+                }
+                let lead = 1u64 << (len - 1);
+                let second = (t & 1) << (len - 2);
+                match extra.read(len - 2) {
+                    Ok(low) => lead | second | low,
+                    Err(_) => {
+                        self.bad = true;
+                        0
+                    }
+                }
+            }
+            ReaderMode::Fixed { r, width, .. } => match r.read(*width) {
+                Ok(v) => v,
+                Err(_) => {
+                    self.bad = true;
+                    0
+                }
+            },
+        }
+    }
+
+    /// Checks that the values read were all there and that the stream ends with them.
+    pub fn finish(&self) -> Result<(), CodecError> {
+        let bad = |detail: &str| CodecError::Invalid {
+            what: WHAT,
+            detail: detail.into(),
+        };
+        if self.bad {
+            return Err(bad("values missing or malformed"));
+        }
+        match &self.mode {
+            ReaderMode::Constant(_) => Ok(()),
+            ReaderMode::Entropy {
+                d,
+                extra,
+                extra_len,
+            } => {
+                d.finish()?;
+                if extra.position().div_ceil(8) != *extra_len {
+                    return Err(bad("extra bits do not end with the stream"));
+                }
+                Ok(())
+            }
+            ReaderMode::Fixed { r, len, .. } => {
+                if r.position().div_ceil(8) != *len {
+                    return Err(bad("bits do not end with the stream"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `len` bytes at `*pos`, moving past them.
+pub fn take<'a>(buf: &'a [u8], pos: &mut usize, len: u64) -> Result<&'a [u8], CodecError> {
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| pos.checked_add(l))
+        .filter(|&e| e <= buf.len())
+        .ok_or(CodecError::Truncated { what: WHAT })?;
+    let s = &buf[*pos..end];
+    *pos = end;
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -246,8 +316,9 @@ mod tests {
         encode_counted(values, &mut out);
         out.push(7);
         let mut pos = 1;
-        let mut got = Vec::new();
-        decode(&out, &mut pos, values.len(), |v| got.push(v)).unwrap();
+        let mut r = IntReader::new(&out, &mut pos, values.len()).unwrap();
+        let got: Vec<u64> = (0..values.len()).map(|_| r.next_value()).collect();
+        r.finish().unwrap();
         assert_eq!(got, values);
         assert_eq!(pos, out.len() - 1);
         out.len() - 2

@@ -16,6 +16,7 @@
 
 pub mod ints;
 pub mod rans;
+pub mod readers;
 pub mod time;
 pub mod values;
 
@@ -24,7 +25,8 @@ use super::quality::QualityRuns;
 use super::varint::{get_varint, put_varint};
 use super::Encoding;
 use crate::point::{Point, Quality, Value, ValueType};
-use time::Times;
+use readers::{Bools, Decimals, Ints, Splits, ValueReader, Xors};
+use time::{TimeReader, Times};
 use values::{Decimal, Split};
 
 /// Most points a packed chunk may hold. A packed chunk can code a constant run in a few bytes,
@@ -182,40 +184,30 @@ fn encode_values(
         values::encode_int(&ints, out);
         return ValueCoding::Int;
     }
-    match coding {
-        Some(ValueCoding::Xor) => values::encode_xor(bits, out),
-        Some(ValueCoding::Decimal) => {
-            let d = Decimal::analyse(bits, bits.len()).unwrap_or_else(|| {
-                unreachable!("every value can be an exception, so analysis cannot fail")
-            });
-            d.encode(out)
+    // Code the values every way asked for and keep the smallest, so the choice is exact.
+    let mut best: Option<(ValueCoding, Vec<u8>)> = None;
+    for c in [ValueCoding::Decimal, ValueCoding::Split, ValueCoding::Xor] {
+        if coding.is_some_and(|want| want != c) {
+            continue;
         }
-        Some(ValueCoding::Split) => Split::analyse(bits).encode(bits, out),
-        Some(ValueCoding::Int) | None => {
-            // Code the values every way and keep the smallest, so the choice is exact.
-            let mut best: Option<(ValueCoding, Vec<u8>)> = None;
-            let mut consider = |c: ValueCoding, body: Vec<u8>| {
-                if best.as_ref().is_none_or(|(_, b)| body.len() < b.len()) {
-                    best = Some((c, body));
-                }
-            };
-            if let Some(d) = Decimal::analyse(bits, bits.len()) {
-                let mut body = Vec::new();
-                d.encode(&mut body);
-                consider(ValueCoding::Decimal, body);
-            }
-            let mut body = Vec::new();
-            Split::analyse(bits).encode(bits, &mut body);
-            consider(ValueCoding::Split, body);
-            let mut body = Vec::new();
-            values::encode_xor(bits, &mut body);
-            consider(ValueCoding::Xor, body);
-            let (c, body) = best.unwrap_or((ValueCoding::Xor, Vec::new()));
-            out.extend_from_slice(&body);
-            return c;
+        // A split keeps at least 32 low bits of each value raw: skip it when something
+        // already beats that.
+        if c == ValueCoding::Split && best.as_ref().is_some_and(|(_, b)| b.len() < bits.len() * 4) {
+            continue;
+        }
+        let mut body = Vec::new();
+        match c {
+            ValueCoding::Decimal => Decimal::analyse(bits).encode(&mut body),
+            ValueCoding::Split => Split::analyse(bits).encode(bits, &mut body),
+            _ => values::encode_xor(bits, &mut body),
+        }
+        if best.as_ref().is_none_or(|(_, b)| body.len() < b.len()) {
+            best = Some((c, body));
         }
     }
-    coding.unwrap_or(ValueCoding::Xor)
+    let (c, body) = best.unwrap_or((ValueCoding::Xor, Vec::new()));
+    out.extend_from_slice(&body);
+    c
 }
 
 /// The header fields of a packed chunk, and where its sections start.
@@ -275,107 +267,150 @@ pub fn value_type_and_count(bytes: &[u8]) -> Result<(ValueType, u32), CodecError
     Ok((h.value_type, h.count))
 }
 
-/// Decodes a packed chunk, appending its points (in encoded order) to `out`.
+/// Decodes a packed chunk, appending its points (in encoded order) to `out`. On error `out`
+/// is left as it was.
 pub fn decode_into(bytes: &[u8], out: &mut Vec<Point>) -> Result<(ValueType, u32), CodecError> {
     let h = read_header(bytes)?;
     let n = h.count as usize;
-    let mut pos = h.body;
     let base = out.len();
-    if n > 0 {
-        let blank = match h.value_type {
-            ValueType::F64 => Value::F64(0.0),
-            ValueType::I64 => Value::I64(0),
-            ValueType::Bool => Value::Bool(false),
-        };
-        out.resize(
-            base + n,
-            Point {
-                ts: 0,
-                value: blank,
-                quality: Quality::GOOD,
-            },
-        );
-        let rows = &mut out[base..];
-        let mut scratch = Vec::new();
-        let mut it = rows.iter_mut();
-        let decoded = time::decode(bytes, &mut pos, n, h.plan.time, &mut scratch, |ts| {
-            if let Some(p) = it.next() {
-                p.ts = ts;
-            }
-        })
-        .and_then(|()| decode_values(bytes, &mut pos, h, rows));
-        if let Err(e) = decoded {
-            out.truncate(base);
-            return Err(e);
-        }
+    let decoded = decode_rows(bytes, h, out);
+    if decoded.is_err() {
+        out.truncate(base);
     }
-    let runs = QualityRuns::decode(&bytes[pos.min(bytes.len())..], h.count);
-    let runs = match runs {
-        Ok(r) => r,
-        Err(e) => {
-            out.truncate(base);
-            return Err(e);
-        }
-    };
-    let mut i = base;
-    for (code, len) in runs {
-        for p in &mut out[i..i + len as usize] {
-            p.quality = Quality(code);
-        }
-        i += len as usize;
-    }
+    decoded?;
+    debug_assert_eq!(out.len() - base, n);
     Ok((h.value_type, h.count))
 }
 
-fn decode_values(
-    bytes: &[u8],
-    pos: &mut usize,
-    h: Header,
-    rows: &mut [Point],
-) -> Result<(), CodecError> {
-    let n = rows.len();
-    let mut it = rows.iter_mut();
-    match (h.plan.value, h.value_type) {
-        (ValueCoding::Int, ValueType::I64) => values::decode_int(bytes, pos, n, |v| {
-            if let Some(p) = it.next() {
-                p.value = Value::I64(v);
+fn decode_rows(bytes: &[u8], h: Header, out: &mut Vec<Point>) -> Result<(), CodecError> {
+    let n = h.count as usize;
+    let mut pos = h.body;
+    let base = out.len();
+    let mut exceptions = Vec::new();
+    if n > 0 {
+        let mut times = TimeReader::new(bytes, &mut pos, n, h.plan.time)?;
+        let vt = h.value_type;
+        match h.plan.value {
+            ValueCoding::Int => {
+                let (order, first) = readers::int_header(bytes, &mut pos)?;
+                match (vt, order) {
+                    (ValueType::I64, 0) => fill(
+                        &mut times,
+                        Ints::<0>::new(bytes, &mut pos, n, first)?,
+                        n,
+                        out,
+                    ),
+                    (ValueType::I64, 1) => fill(
+                        &mut times,
+                        Ints::<1>::new(bytes, &mut pos, n, first)?,
+                        n,
+                        out,
+                    ),
+                    (ValueType::I64, _) => fill(
+                        &mut times,
+                        Ints::<2>::new(bytes, &mut pos, n, first)?,
+                        n,
+                        out,
+                    ),
+                    (_, 0) => fill(
+                        &mut times,
+                        Bools::new(Ints::<0>::new(bytes, &mut pos, n, first)?),
+                        n,
+                        out,
+                    ),
+                    (_, 1) => fill(
+                        &mut times,
+                        Bools::new(Ints::<1>::new(bytes, &mut pos, n, first)?),
+                        n,
+                        out,
+                    ),
+                    (_, _) => fill(
+                        &mut times,
+                        Bools::new(Ints::<2>::new(bytes, &mut pos, n, first)?),
+                        n,
+                        out,
+                    ),
+                }?
             }
-        }),
-        (ValueCoding::Int, _) => {
-            let mut bad = false;
-            values::decode_int(bytes, pos, n, |v| {
-                bad |= !(0..=1).contains(&v);
-                if let Some(p) = it.next() {
-                    p.value = Value::Bool(v == 1);
-                }
-            })?;
-            if bad {
-                return Err(invalid("boolean other than 0 or 1".into()));
+            ValueCoding::Decimal => {
+                let (p10, exc) = readers::decimal_header(bytes, &mut pos, n)?;
+                exceptions = exc;
+                let (order, first) = readers::int_header(bytes, &mut pos)?;
+                match order {
+                    0 => fill(
+                        &mut times,
+                        Decimals::new(Ints::<0>::new(bytes, &mut pos, n, first)?, p10),
+                        n,
+                        out,
+                    ),
+                    1 => fill(
+                        &mut times,
+                        Decimals::new(Ints::<1>::new(bytes, &mut pos, n, first)?, p10),
+                        n,
+                        out,
+                    ),
+                    _ => fill(
+                        &mut times,
+                        Decimals::new(Ints::<2>::new(bytes, &mut pos, n, first)?, p10),
+                        n,
+                        out,
+                    ),
+                }?
             }
-            Ok(())
+            ValueCoding::Split => fill(&mut times, Splits::new(bytes, &mut pos, n)?, n, out)?,
+            ValueCoding::Xor => fill(&mut times, Xors::new(bytes, &mut pos)?, n, out)?,
         }
-        (ValueCoding::Xor, _) => values::decode_xor(bytes, pos, n, |b| {
-            if let Some(p) = it.next() {
-                p.value = Value::F64(f64::from_bits(b));
-            }
-        }),
-        (ValueCoding::Split, _) => values::decode_split(bytes, pos, n, |b| {
-            if let Some(p) = it.next() {
-                p.value = Value::F64(f64::from_bits(b));
-            }
-        }),
-        (ValueCoding::Decimal, _) => {
-            let exceptions = values::decode_decimal(bytes, pos, n, |b| {
-                if let Some(p) = it.next() {
-                    p.value = Value::F64(f64::from_bits(b));
-                }
-            })?;
-            for (i, b) in exceptions {
-                rows[i].value = Value::F64(f64::from_bits(b));
-            }
-            Ok(())
-        }
+        times.finish()?;
     }
+    let rows = &mut out[base..];
+    for (i, b) in exceptions {
+        rows[i].value = Value::F64(f64::from_bits(b));
+    }
+    let runs = QualityRuns::decode(bytes.get(pos..).unwrap_or(&[]), h.count)?;
+    let mut i = 0;
+    for (code, len) in runs {
+        let run = &mut rows[i..i + len as usize];
+        if code != Quality::GOOD.0 {
+            for p in run {
+                p.quality = Quality(code);
+            }
+        }
+        i += len as usize;
+    }
+    Ok(())
+}
+
+/// Appends `n` points (n >= 1) read from `times` and `values`, all of good quality, in one
+/// pass; checks the value section.
+fn fill<V: ValueReader>(
+    times: &mut TimeReader<'_>,
+    mut values: V,
+    n: usize,
+    out: &mut Vec<Point>,
+) -> Result<(), CodecError> {
+    let q = Quality::GOOD;
+    out.reserve(n);
+    out.push(Point {
+        ts: times.first(),
+        value: values.first(),
+        quality: q,
+    });
+    if let Some(step) = times.regular_step() {
+        // A regular clock: no timestamp stream to read.
+        let t0 = times.first();
+        out.extend((1..n as i64).map(|i| Point {
+            ts: t0.wrapping_add(i.wrapping_mul(step)),
+            value: values.next_value(),
+            quality: q,
+        }));
+    } else {
+        out.extend((1..n).map(|_| Point {
+            ts: times.next_ts(),
+            value: values.next_value(),
+            quality: q,
+        }));
+    }
+    values.finish()
 }
 
 #[cfg(test)]

@@ -199,8 +199,9 @@ pub struct Decoder<'a> {
     slots: Box<[Slot; TOTAL as usize]>,
     body: &'a [u8],
     pos: usize,
-    x: [u32; 2],
-    turn: usize,
+    /// The state whose turn it is, then the other one: they swap after every symbol.
+    x: u32,
+    y: u32,
 }
 
 impl<'a> Decoder<'a> {
@@ -228,8 +229,8 @@ impl<'a> Decoder<'a> {
             slots,
             body,
             pos: 8,
-            x: [x0, x1],
-            turn: 0,
+            x: x0,
+            y: x1,
         })
     }
 
@@ -237,28 +238,29 @@ impl<'a> Decoder<'a> {
     /// [`Decoder::finish`] will then refuse, so callers may decode a known count unchecked.
     #[inline(always)]
     pub fn symbol(&mut self) -> u8 {
-        let x = &mut self.x[self.turn];
-        self.turn ^= 1;
-        let e = self.slots[(*x & (TOTAL - 1)) as usize];
-        *x = ((e >> 8) & 0xfff) * (*x >> PROB_BITS) + (*x >> PROB_BITS) + (e >> 20);
-        while *x < L {
+        let mut x = self.x;
+        let e = self.slots[(x & (TOTAL - 1)) as usize];
+        x = ((e >> 8) & 0xfff) * (x >> PROB_BITS) + (x >> PROB_BITS) + (e >> 20);
+        while x < L {
             let Some(&b) = self.body.get(self.pos) else {
                 // Out of bytes: a damaged stream. Poison the position so that `finish`
                 // fails, and stop refilling.
                 self.pos = usize::MAX;
-                *x = L;
+                x = L;
                 break;
             };
             self.pos += 1;
-            *x = (*x << 8) | b as u32;
+            x = (x << 8) | b as u32;
         }
+        self.x = self.y;
+        self.y = x;
         e as u8
     }
 
     /// Checks that the stream was used exactly: every byte read, both states back at their
     /// start.
     pub fn finish(&self) -> Result<(), CodecError> {
-        if self.pos != self.body.len() || self.x != [L, L] {
+        if self.pos != self.body.len() || self.x != L || self.y != L {
             return Err(CodecError::Invalid {
                 what: "entropy-coded stream",
                 detail: "does not end where its symbols do".into(),

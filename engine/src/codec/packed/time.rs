@@ -17,7 +17,7 @@
 
 use super::super::error::CodecError;
 use super::super::varint::{get_varint, put_varint};
-use super::ints::{self, unzigzag, zigzag};
+use super::ints::{self, unzigzag, zigzag, IntReader};
 use super::TimeCoding;
 
 const WHAT: &str = "timestamp section";
@@ -152,52 +152,124 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// Decodes `n` timestamps (n >= 1) at `*pos` with `coding`, handing each to `sink`.
-pub fn decode(
-    buf: &[u8],
-    pos: &mut usize,
-    n: usize,
-    coding: TimeCoding,
-    scratch: &mut Vec<u64>,
-    mut sink: impl FnMut(i64),
-) -> Result<(), CodecError> {
-    let t0 = buf
-        .get(*pos..*pos + 8)
-        .ok_or(CodecError::Truncated { what: WHAT })?;
-    let t0 = i64::from_le_bytes([t0[0], t0[1], t0[2], t0[3], t0[4], t0[5], t0[6], t0[7]]);
-    *pos += 8;
-    sink(t0);
-    if n <= 1 {
-        return Ok(());
-    }
-    let unit = get_varint(buf, pos, WHAT)?;
-    if unit == 0 {
-        return Err(CodecError::Invalid {
-            what: WHAT,
-            detail: "unit 0".into(),
-        });
-    }
-    let unit = unit as i64; // wrapping, as the encoder multiplies
-    let p = unzigzag(get_varint(buf, pos, WHAT)?);
-    match coding {
-        TimeCoding::Delta => {
-            let mut t = t0;
-            ints::decode(buf, pos, n - 1, |z| {
-                t = t.wrapping_add(unzigzag(z).wrapping_add(p).wrapping_mul(unit));
-                sink(t);
-            })
+/// Reads the timestamps of a section one at a time (see [`IntReader`] for errors).
+pub struct TimeReader<'a> {
+    /// The last timestamp returned.
+    next: i64,
+    unit: i64,
+    period: i64,
+    mode: Mode<'a>,
+}
+
+enum Mode<'a> {
+    Single,
+    Delta(IntReader<'a>),
+    Grid {
+        t0: i64,
+        g: i64,
+        skips: IntReader<'a>,
+        offsets: IntReader<'a>,
+    },
+}
+
+impl<'a> TimeReader<'a> {
+    /// Opens the section of `n` timestamps (n >= 1) coded with `coding` at `*pos`; `*pos`
+    /// moves past it.
+    pub fn new(
+        buf: &'a [u8],
+        pos: &mut usize,
+        n: usize,
+        coding: TimeCoding,
+    ) -> Result<TimeReader<'a>, CodecError> {
+        let t0 = ints::take(buf, pos, 8).map_err(|_| CodecError::Truncated { what: WHAT })?;
+        let t0 = i64::from_le_bytes([t0[0], t0[1], t0[2], t0[3], t0[4], t0[5], t0[6], t0[7]]);
+        let mut r = TimeReader {
+            next: t0,
+            unit: 1,
+            period: 0,
+            mode: Mode::Single,
+        };
+        if n <= 1 {
+            return Ok(r);
         }
-        TimeCoding::Grid => {
-            scratch.clear();
-            ints::decode(buf, pos, n - 1, |z| scratch.push(z))?;
-            let mut skips = scratch.iter();
-            let mut g = 0i64;
-            ints::decode(buf, pos, n - 1, |z| {
-                let k = unzigzag(skips.next().copied().unwrap_or(0));
-                g = g.wrapping_add(p).wrapping_add(k.wrapping_mul(p));
-                let x = g.wrapping_add(unzigzag(z));
-                sink(t0.wrapping_add(x.wrapping_mul(unit)));
-            })
+        let unit = get_varint(buf, pos, WHAT)?;
+        if unit == 0 {
+            return Err(CodecError::Invalid {
+                what: WHAT,
+                detail: "unit 0".into(),
+            });
+        }
+        r.unit = unit as i64; // wrapping, as the encoder multiplies
+        r.period = unzigzag(get_varint(buf, pos, WHAT)?);
+        r.mode = match coding {
+            TimeCoding::Delta => Mode::Delta(IntReader::new(buf, pos, n - 1)?),
+            TimeCoding::Grid => Mode::Grid {
+                t0,
+                g: 0,
+                skips: IntReader::new(buf, pos, n - 1)?,
+                offsets: IntReader::new(buf, pos, n - 1)?,
+            },
+        };
+        Ok(r)
+    }
+
+    /// When every step is the same (a regular clock), the step in nanoseconds.
+    pub fn regular_step(&self) -> Option<i64> {
+        let step = match &self.mode {
+            Mode::Single => return Some(0),
+            Mode::Delta(r) => unzigzag(r.constant()?).wrapping_add(self.period),
+            Mode::Grid { skips, offsets, .. } => {
+                if unzigzag(offsets.constant()?) != 0 {
+                    return None;
+                }
+                let k = unzigzag(skips.constant()?);
+                self.period.wrapping_add(k.wrapping_mul(self.period))
+            }
+        };
+        Some(step.wrapping_mul(self.unit))
+    }
+
+    /// The first timestamp.
+    pub fn first(&self) -> i64 {
+        self.next
+    }
+
+    /// The timestamp after the last one returned (by [`TimeReader::first`] first); call it
+    /// `n - 1` times.
+    #[inline(always)]
+    pub fn next_ts(&mut self) -> i64 {
+        let t = self.next;
+        match &mut self.mode {
+            Mode::Single => {}
+            Mode::Delta(r) => {
+                let d = unzigzag(r.next_value()).wrapping_add(self.period);
+                self.next = t.wrapping_add(d.wrapping_mul(self.unit));
+            }
+            Mode::Grid {
+                t0,
+                g,
+                skips,
+                offsets,
+            } => {
+                let k = unzigzag(skips.next_value());
+                let p = self.period;
+                *g = g.wrapping_add(p).wrapping_add(k.wrapping_mul(p));
+                let x = g.wrapping_add(unzigzag(offsets.next_value()));
+                self.next = t0.wrapping_add(x.wrapping_mul(self.unit));
+            }
+        }
+        self.next
+    }
+
+    /// Checks the streams, after all timestamps were read.
+    pub fn finish(&self) -> Result<(), CodecError> {
+        match &self.mode {
+            Mode::Single => Ok(()),
+            Mode::Delta(r) => r.finish(),
+            Mode::Grid { skips, offsets, .. } => {
+                skips.finish()?;
+                offsets.finish()
+            }
         }
     }
 }

@@ -19,35 +19,11 @@
 //!   and are entropy-coded through a dictionary; the low mantissa bits are noise and stored
 //!   as they are.
 
-use super::super::bits::{BitReader, BitWriter};
-use super::super::error::CodecError;
-use super::super::float::{XorDecoder, XorEncoder};
-use super::super::varint::{get_varint, put_varint};
-use super::ints::{self, unzigzag, zigzag, Census};
+use super::super::bits::BitWriter;
+use super::super::float::XorEncoder;
+use super::super::varint::put_varint;
+use super::ints::{self, zigzag, Census};
 use super::rans;
-
-const WHAT: &str = "value section";
-
-fn bad(detail: String) -> CodecError {
-    CodecError::Invalid { what: WHAT, detail }
-}
-
-fn take<'a>(buf: &'a [u8], pos: &mut usize, len: u64) -> Result<&'a [u8], CodecError> {
-    let end = usize::try_from(len)
-        .ok()
-        .and_then(|l| pos.checked_add(l))
-        .filter(|&e| e <= buf.len())
-        .ok_or(CodecError::Truncated { what: WHAT })?;
-    let s = &buf[*pos..end];
-    *pos = end;
-    Ok(s)
-}
-
-fn byte(buf: &[u8], pos: &mut usize) -> Result<u8, CodecError> {
-    let b = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })?;
-    *pos += 1;
-    Ok(b)
-}
 
 // ---- Xor ----------------------------------------------------------------------------------
 
@@ -60,26 +36,6 @@ pub fn encode_xor(bits: &[u64], out: &mut Vec<u8>) {
     }
     put_varint(out, w.byte_len() as u64);
     w.copy_to(out);
-}
-
-/// Decodes `n` values of a Xor section.
-pub fn decode_xor(
-    buf: &[u8],
-    pos: &mut usize,
-    n: usize,
-    mut sink: impl FnMut(u64),
-) -> Result<(), CodecError> {
-    let len = get_varint(buf, pos, WHAT)?;
-    let stream = take(buf, pos, len)?;
-    let mut r = BitReader::new(stream, WHAT);
-    let mut d = XorDecoder::default();
-    for _ in 0..n {
-        sink(d.next(&mut r)?);
-    }
-    if r.position().div_ceil(8) != stream.len() {
-        return Err(bad("XOR stream longer than its values".into()));
-    }
-    Ok(())
 }
 
 // ---- Int ----------------------------------------------------------------------------------
@@ -108,41 +64,10 @@ pub fn encode_int(v: &[i64], out: &mut Vec<u8>) {
     ints::encode(&res, &census, out);
 }
 
-/// Decodes `n` values (n >= 1) of an Int section.
-pub fn decode_int(
-    buf: &[u8],
-    pos: &mut usize,
-    n: usize,
-    mut sink: impl FnMut(i64),
-) -> Result<(), CodecError> {
-    let order = byte(buf, pos)?;
-    if order > 2 {
-        return Err(bad(format!("integer order {order}")));
-    }
-    let first = unzigzag(get_varint(buf, pos, WHAT)?);
-    sink(first);
-    let (mut prev, mut delta) = (first, 0i64);
-    let mut i = 1usize;
-    ints::decode(buf, pos, n - 1, |z| {
-        let r = unzigzag(z);
-        let v = match order {
-            0 => first.wrapping_add(r),
-            1 => prev.wrapping_add(r),
-            _ => {
-                delta = if i == 1 { r } else { delta.wrapping_add(r) };
-                prev.wrapping_add(delta)
-            }
-        };
-        prev = v;
-        i += 1;
-        sink(v);
-    })
-}
-
 // ---- Decimal ------------------------------------------------------------------------------
 
-const MAX_SCALE: usize = 18;
-const POW10: [f64; MAX_SCALE + 1] = [
+pub(super) const MAX_SCALE: usize = 18;
+pub(super) const POW10: [f64; MAX_SCALE + 1] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18,
 ];
@@ -170,23 +95,17 @@ pub struct Decimal {
 }
 
 impl Decimal {
-    /// Finds the smallest scale at which all but at most `max_exceptions` values are exact
-    /// decimals; `None` when there is none.
-    pub fn analyse(bits: &[u64], max_exceptions: usize) -> Option<Decimal> {
+    /// Takes the largest of the values' smallest exact scales (a value exact at one scale is
+    /// exact at every larger one while its integer stays below 2^53); values exact at none
+    /// become exceptions.
+    pub fn analyse(bits: &[u64]) -> Decimal {
         let mut scale = 0usize;
-        let mut misses = 0usize;
         for &b in bits {
             if at_scale(b, scale).is_some() {
                 continue;
             }
-            match (scale + 1..=MAX_SCALE).find(|&s| at_scale(b, s).is_some()) {
-                Some(s) => scale = s,
-                None => {
-                    misses += 1;
-                    if misses > max_exceptions {
-                        return None;
-                    }
-                }
+            if let Some(s) = (scale + 1..=MAX_SCALE).find(|&s| at_scale(b, s).is_some()) {
+                scale = s;
             }
         }
         let mut ints = Vec::with_capacity(bits.len());
@@ -199,19 +118,11 @@ impl Decimal {
             }
             ints.push(prev);
         }
-        if exceptions.len() > max_exceptions {
-            return None;
-        }
-        Some(Decimal {
+        Decimal {
             scale: scale as u8,
             ints,
             exceptions,
-        })
-    }
-
-    /// Values that are not exact decimals at the chosen scale.
-    pub fn exceptions(&self) -> usize {
-        self.exceptions.len()
+        }
     }
 
     /// Appends the Decimal section.
@@ -226,42 +137,6 @@ impl Decimal {
         }
         encode_int(&self.ints, out);
     }
-}
-
-/// Decodes `n` values (n >= 1) of a Decimal section, handing each to `sink` (an exception's
-/// slot gets a placeholder), and returns the exceptions as (position, bits), positions below
-/// `n`.
-pub fn decode_decimal(
-    buf: &[u8],
-    pos: &mut usize,
-    n: usize,
-    mut sink: impl FnMut(u64),
-) -> Result<Vec<(usize, u64)>, CodecError> {
-    let scale = byte(buf, pos)? as usize;
-    if scale > MAX_SCALE {
-        return Err(bad(format!("decimal scale {scale}")));
-    }
-    let n_exc = get_varint(buf, pos, WHAT)?;
-    if n_exc > n as u64 {
-        return Err(bad(format!("{n_exc} exceptions in {n} values")));
-    }
-    let mut exceptions = Vec::with_capacity(n_exc as usize);
-    let mut next = 0u64;
-    for _ in 0..n_exc {
-        let p = next.saturating_add(get_varint(buf, pos, WHAT)?);
-        if p >= n as u64 {
-            return Err(bad(format!("exception at {p} of {n} values")));
-        }
-        let b = take(buf, pos, 8)?;
-        exceptions.push((
-            p as usize,
-            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-        ));
-        next = p + 1;
-    }
-    let p10 = POW10[scale];
-    decode_int(buf, pos, n, |k| sink((k as f64 / p10).to_bits()))?;
-    Ok(exceptions)
 }
 
 // ---- Split --------------------------------------------------------------------------------
@@ -330,46 +205,4 @@ impl Split {
         }
         w.copy_to(out);
     }
-}
-
-/// Decodes `n` values of a Split section.
-pub fn decode_split(
-    buf: &[u8],
-    pos: &mut usize,
-    n: usize,
-    mut sink: impl FnMut(u64),
-) -> Result<(), CodecError> {
-    let high = byte(buf, pos)? as u32;
-    if !(1..=64).contains(&high) {
-        return Err(bad(format!("split at {high} high bits")));
-    }
-    let shift = 64 - high;
-    let entries = byte(buf, pos)? as usize + 1;
-    let mut dict = [0u64; 256];
-    let mut next = 0u64;
-    for (i, slot) in dict.iter_mut().take(entries).enumerate() {
-        let gap = get_varint(buf, pos, WHAT)?;
-        let h = if i == 0 {
-            gap
-        } else {
-            next.saturating_add(gap)
-        };
-        if high < 64 && h >> high != 0 {
-            return Err(bad(format!("dictionary entry wider than {high} bits")));
-        }
-        *slot = h << shift;
-        next = h.saturating_add(1);
-    }
-    let mut d = rans::Decoder::new(buf, pos)?;
-    let len = (n as u64 * shift as u64).div_ceil(8);
-    let low = take(buf, pos, len)?;
-    let mut r = BitReader::new(low, WHAT);
-    for _ in 0..n {
-        let s = d.symbol() as usize;
-        if s >= entries {
-            return Err(bad(format!("dictionary index {s} of {entries}")));
-        }
-        sink(dict[s] | r.read(shift)?);
-    }
-    d.finish()
 }

@@ -1,0 +1,331 @@
+//! Decoding the value sections of [`super::values`], one value at a time, so that a chunk is
+//! decoded in one pass that writes each point once.
+//!
+//! Readers never fail per value: damage met on the way yields placeholder values and is
+//! reported by `finish`, which the caller checks before handing out any point.
+
+use super::super::bits::BitReader;
+use super::super::error::CodecError;
+use super::super::float::XorDecoder;
+use super::super::varint::get_varint;
+use super::ints::{self, unzigzag, IntReader};
+use super::rans;
+use super::values::{MAX_SCALE, POW10};
+use crate::point::Value;
+
+const WHAT: &str = "value section";
+
+fn bad(detail: String) -> CodecError {
+    CodecError::Invalid { what: WHAT, detail }
+}
+
+fn byte(buf: &[u8], pos: &mut usize) -> Result<u8, CodecError> {
+    let b = *buf.get(*pos).ok_or(CodecError::Truncated { what: WHAT })?;
+    *pos += 1;
+    Ok(b)
+}
+
+/// Values of one section, in order.
+pub trait ValueReader {
+    /// The first value.
+    fn first(&mut self) -> Value {
+        self.next_value()
+    }
+    /// The value after the last one returned.
+    fn next_value(&mut self) -> Value;
+    /// Checks the section after all values were read.
+    fn finish(&self) -> Result<(), CodecError>;
+}
+
+// ---- Int ----------------------------------------------------------------------------------
+
+/// Integers of an Int section, for a fixed predictor order (so the per-value code has no
+/// branch on it).
+pub struct Ints<'a, const ORDER: u8> {
+    r: IntReader<'a>,
+    base: i64,
+    prev: i64,
+    delta: i64,
+}
+
+/// Reads the order and first value of an Int section.
+pub fn int_header(buf: &[u8], pos: &mut usize) -> Result<(u8, i64), CodecError> {
+    let order = byte(buf, pos)?;
+    if order > 2 {
+        return Err(bad(format!("integer order {order}")));
+    }
+    Ok((order, unzigzag(get_varint(buf, pos, WHAT)?)))
+}
+
+impl<'a, const ORDER: u8> Ints<'a, ORDER> {
+    /// Opens the residuals of an Int section (after [`int_header`]) holding `n` values.
+    pub fn new(buf: &'a [u8], pos: &mut usize, n: usize, first: i64) -> Result<Self, CodecError> {
+        Ok(Ints {
+            r: IntReader::new(buf, pos, n.saturating_sub(1))?,
+            base: first,
+            prev: first,
+            delta: 0,
+        })
+    }
+
+    /// The first integer.
+    #[inline(always)]
+    pub fn first_int(&self) -> i64 {
+        self.base
+    }
+
+    /// The integer after the last one returned.
+    #[inline(always)]
+    pub fn next_int(&mut self) -> i64 {
+        let r = unzigzag(self.r.next_value());
+        let v = match ORDER {
+            0 => self.base.wrapping_add(r),
+            1 => self.prev.wrapping_add(r),
+            _ => {
+                // The first residual is a plain delta: `delta` starts at 0.
+                self.delta = self.delta.wrapping_add(r);
+                self.prev.wrapping_add(self.delta)
+            }
+        };
+        self.prev = v;
+        v
+    }
+
+    /// Checks the residual stream.
+    pub fn finish_ints(&self) -> Result<(), CodecError> {
+        self.r.finish()
+    }
+}
+
+impl<const ORDER: u8> ValueReader for Ints<'_, ORDER> {
+    fn first(&mut self) -> Value {
+        Value::I64(self.base)
+    }
+    #[inline(always)]
+    fn next_value(&mut self) -> Value {
+        Value::I64(self.next_int())
+    }
+    fn finish(&self) -> Result<(), CodecError> {
+        self.finish_ints()
+    }
+}
+
+/// Booleans of an Int section: integers that must be 0 or 1.
+pub struct Bools<'a, const ORDER: u8> {
+    ints: Ints<'a, ORDER>,
+    bad: bool,
+}
+
+impl<'a, const ORDER: u8> Bools<'a, ORDER> {
+    /// See [`Ints::new`].
+    pub fn new(ints: Ints<'a, ORDER>) -> Self {
+        Bools { ints, bad: false }
+    }
+
+    #[inline(always)]
+    fn bool(&mut self, v: i64) -> Value {
+        self.bad |= v as u64 > 1;
+        Value::Bool(v == 1)
+    }
+}
+
+impl<const ORDER: u8> ValueReader for Bools<'_, ORDER> {
+    fn first(&mut self) -> Value {
+        let v = self.ints.first_int();
+        self.bool(v)
+    }
+    #[inline(always)]
+    fn next_value(&mut self) -> Value {
+        let v = self.ints.next_int();
+        self.bool(v)
+    }
+    fn finish(&self) -> Result<(), CodecError> {
+        if self.bad {
+            return Err(bad("boolean other than 0 or 1".into()));
+        }
+        self.ints.finish_ints()
+    }
+}
+
+// ---- Decimal ------------------------------------------------------------------------------
+
+/// Reads the scale and exceptions of a Decimal section of `n` values; the Int section
+/// follows at `*pos`.
+pub fn decimal_header(
+    buf: &[u8],
+    pos: &mut usize,
+    n: usize,
+) -> Result<(f64, Vec<(usize, u64)>), CodecError> {
+    let scale = byte(buf, pos)? as usize;
+    if scale > MAX_SCALE {
+        return Err(bad(format!("decimal scale {scale}")));
+    }
+    let n_exc = get_varint(buf, pos, WHAT)?;
+    if n_exc > n as u64 {
+        return Err(bad(format!("{n_exc} exceptions in {n} values")));
+    }
+    let mut exceptions = Vec::with_capacity(n_exc as usize);
+    let mut next = 0u64;
+    for _ in 0..n_exc {
+        let p = next.saturating_add(get_varint(buf, pos, WHAT)?);
+        if p >= n as u64 {
+            return Err(bad(format!("exception at {p} of {n} values")));
+        }
+        let b = ints::take(buf, pos, 8)?;
+        exceptions.push((
+            p as usize,
+            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        ));
+        next = p + 1;
+    }
+    Ok((POW10[scale], exceptions))
+}
+
+/// Floats of a Decimal section: the integers divided by the scale's power of ten (the
+/// exceptions are patched in by the caller).
+pub struct Decimals<'a, const ORDER: u8> {
+    ints: Ints<'a, ORDER>,
+    p10: f64,
+}
+
+impl<'a, const ORDER: u8> Decimals<'a, ORDER> {
+    /// Reads `ints` at the scale whose power of ten is `p10`.
+    pub fn new(ints: Ints<'a, ORDER>, p10: f64) -> Self {
+        Decimals { ints, p10 }
+    }
+}
+
+impl<const ORDER: u8> ValueReader for Decimals<'_, ORDER> {
+    fn first(&mut self) -> Value {
+        Value::F64(self.ints.first_int() as f64 / self.p10)
+    }
+    #[inline(always)]
+    fn next_value(&mut self) -> Value {
+        Value::F64(self.ints.next_int() as f64 / self.p10)
+    }
+    fn finish(&self) -> Result<(), CodecError> {
+        self.ints.finish_ints()
+    }
+}
+
+// ---- Split --------------------------------------------------------------------------------
+
+/// Floats of a Split section.
+pub struct Splits<'a> {
+    d: rans::Decoder<'a>,
+    low: BitReader<'a>,
+    low_len: usize,
+    dict: [u64; 256],
+    entries: usize,
+    shift: u32,
+    bad: bool,
+}
+
+impl<'a> Splits<'a> {
+    /// Opens the Split section of `n` values at `*pos`; `*pos` moves past it.
+    pub fn new(buf: &'a [u8], pos: &mut usize, n: usize) -> Result<Self, CodecError> {
+        let high = byte(buf, pos)? as u32;
+        if !(1..=64).contains(&high) {
+            return Err(bad(format!("split at {high} high bits")));
+        }
+        let shift = 64 - high;
+        let entries = byte(buf, pos)? as usize + 1;
+        let mut dict = [0u64; 256];
+        let mut next = 0u64;
+        for (i, slot) in dict.iter_mut().take(entries).enumerate() {
+            let gap = get_varint(buf, pos, WHAT)?;
+            let h = if i == 0 {
+                gap
+            } else {
+                next.saturating_add(gap)
+            };
+            if high < 64 && h >> high != 0 {
+                return Err(bad(format!("dictionary entry wider than {high} bits")));
+            }
+            *slot = h << shift;
+            next = h.saturating_add(1);
+        }
+        let d = rans::Decoder::new(buf, pos)?;
+        let low = ints::take(buf, pos, (n as u64 * shift as u64).div_ceil(8))?;
+        Ok(Splits {
+            d,
+            low: BitReader::new(low, WHAT),
+            low_len: low.len(),
+            dict,
+            entries,
+            shift,
+            bad: false,
+        })
+    }
+}
+
+impl ValueReader for Splits<'_> {
+    #[inline(always)]
+    fn next_value(&mut self) -> Value {
+        let s = self.d.symbol() as usize;
+        self.bad |= s >= self.entries;
+        let low = match self.low.read(self.shift) {
+            Ok(v) => v,
+            Err(_) => {
+                self.bad = true;
+                0
+            }
+        };
+        Value::F64(f64::from_bits(self.dict[s] | low))
+    }
+    fn finish(&self) -> Result<(), CodecError> {
+        if self.bad {
+            return Err(bad("split values missing or outside the dictionary".into()));
+        }
+        if self.low.position().div_ceil(8) != self.low_len {
+            return Err(bad("low bits do not end with the values".into()));
+        }
+        self.d.finish()
+    }
+}
+
+// ---- Xor ----------------------------------------------------------------------------------
+
+/// Floats of a Xor section.
+pub struct Xors<'a> {
+    d: XorDecoder,
+    r: BitReader<'a>,
+    len: usize,
+    bad: bool,
+}
+
+impl<'a> Xors<'a> {
+    /// Opens the Xor section at `*pos`; `*pos` moves past it.
+    pub fn new(buf: &'a [u8], pos: &mut usize) -> Result<Self, CodecError> {
+        let len = get_varint(buf, pos, WHAT)?;
+        let stream = ints::take(buf, pos, len)?;
+        Ok(Xors {
+            d: XorDecoder::default(),
+            r: BitReader::new(stream, WHAT),
+            len: stream.len(),
+            bad: false,
+        })
+    }
+}
+
+impl ValueReader for Xors<'_> {
+    #[inline(always)]
+    fn next_value(&mut self) -> Value {
+        match self.d.next(&mut self.r) {
+            Ok(b) => Value::F64(f64::from_bits(b)),
+            Err(_) => {
+                self.bad = true;
+                Value::F64(0.0)
+            }
+        }
+    }
+    fn finish(&self) -> Result<(), CodecError> {
+        if self.bad {
+            return Err(bad("XOR values missing".into()));
+        }
+        if self.r.position().div_ceil(8) != self.len {
+            return Err(bad("XOR stream longer than its values".into()));
+        }
+        Ok(())
+    }
+}
