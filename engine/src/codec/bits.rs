@@ -110,10 +110,23 @@ impl<'a> BitReader<'a> {
     #[inline(always)]
     pub fn read(&mut self, n: u32) -> Result<u64, CodecError> {
         if n > 56 {
-            let hi = self.read(n - 32)?;
-            let lo = self.read(32)?;
-            return Ok((hi << 32) | lo);
+            return self.read_wide(n);
         }
+        self.read_short(n)
+    }
+
+    /// Reads more than 56 bits, in two parts.
+    #[cold]
+    #[inline(never)]
+    fn read_wide(&mut self, n: u32) -> Result<u64, CodecError> {
+        let hi = self.read_short(n - 32)?;
+        let lo = self.read_short(32)?;
+        Ok((hi << 32) | lo)
+    }
+
+    /// Reads `n` bits, `n` in 0..=56.
+    #[inline(always)]
+    fn read_short(&mut self, n: u32) -> Result<u64, CodecError> {
         if self.avail < n {
             self.refill();
             if self.avail < n {

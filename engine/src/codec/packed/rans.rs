@@ -1,19 +1,19 @@
 //! Static range asymmetric numeral systems (rANS, Duda 2013; byte-wise renormalisation as in
 //! Giesen's `rans_byte`) over byte symbols: the entropy coder of packed chunks.
 //!
-//! A stream's symbol frequencies are counted by the encoder, scaled to sum to 2^12 and stored
+//! A stream's symbol frequencies are counted by the encoder, scaled to sum to 2^11 and stored
 //! ahead of the coded bytes, so a symbol costs about `log2(count / total)` bits, fractions of a
 //! bit included: a value that is almost always the same costs almost nothing.
 //!
 //! ```text
 //! table: n_symbols-1 u8 │ n × (symbol gap varint) │ (n-1) × (frequency-1 varint)
-//!        (the last frequency is what the others leave of 4096)
+//!        (the last frequency is what the others leave of 2048)
 //! body:  len varint │ len bytes: the two final coder states (4 bytes each, big-endian),
 //!        then the renormalisation bytes
 //! ```
 //! Two coder states take turns (even symbols, odd symbols) over one byte stream, so a decoder
 //! works on two independent dependency chains at once (Giesen's interleaving).
-//! The decoder checks the table (frequencies positive, summing to 4096, symbols increasing)
+//! The decoder checks the table (frequencies positive, summing to 2048, symbols increasing)
 //! and, at the end, that every byte was used and the state is back at its start value: a
 //! damaged stream is caught, not decoded into other values.
 
@@ -21,12 +21,12 @@ use super::super::error::CodecError;
 use super::super::varint::{get_varint, put_varint};
 
 /// Precision of the frequencies: they sum to `1 << PROB_BITS`.
-pub const PROB_BITS: u32 = 12;
+pub const PROB_BITS: u32 = 11;
 const TOTAL: u32 = 1 << PROB_BITS;
 /// Lower bound of the normalised state interval `[L, 256 L)`.
 const L: u32 = 1 << 23;
 
-/// Scaled symbol frequencies: `freq[s] > 0` for every symbol that occurs, summing to 4096.
+/// Scaled symbol frequencies: `freq[s] > 0` for every symbol that occurs, summing to 2048.
 #[derive(Debug, Clone)]
 pub struct Model {
     freq: [u16; 256],
@@ -46,7 +46,7 @@ impl Model {
                 sum += *f as u32;
             }
         }
-        // Rounding left the sum off 4096: give or take from the symbols that suffer least.
+        // Rounding left the sum off 2048: give or take from the symbols that suffer least.
         while sum != TOTAL {
             if sum < TOTAL {
                 let best = (0..256).max_by_key(|&s| counts[s]).unwrap_or(0);
@@ -240,7 +240,11 @@ impl<'a> Decoder<'a> {
     pub fn symbol(&mut self) -> u8 {
         let mut x = self.x;
         let e = self.slots[(x & (TOTAL - 1)) as usize];
-        x = ((e >> 8) & 0xfff) * (x >> PROB_BITS) + (x >> PROB_BITS) + (e >> 20);
+        // Wrapping: a damaged stream can start from any state; `finish` refuses it then.
+        x = ((e >> 8) & 0xfff)
+            .wrapping_mul(x >> PROB_BITS)
+            .wrapping_add(x >> PROB_BITS)
+            .wrapping_add(e >> 20);
         while x < L {
             let Some(&b) = self.body.get(self.pos) else {
                 // Out of bytes: a damaged stream. Poison the position so that `finish`
