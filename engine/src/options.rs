@@ -33,6 +33,10 @@ pub struct Options {
     pub wal_flush_bytes: u64,
     /// Flush everything on [`crate::Engine::close`], so that the next open replays nothing.
     pub flush_on_close: bool,
+    /// A flush also compresses a chunk with zstd (the cold encoding) when its newest point is
+    /// older than this by the wall clock and that makes it an eighth smaller or more; such
+    /// data is read rarely, and each read pays a decompression. `None`: never.
+    pub cold_after: Option<Duration>,
 }
 
 impl Default for Options {
@@ -45,6 +49,25 @@ impl Default for Options {
             chunk_max_bytes: 16 << 10,
             wal_flush_bytes: 256 << 20,
             flush_on_close: true,
+            cold_after: Some(Duration::from_secs(7 * 24 * 3600)),
+        }
+    }
+}
+
+impl Options {
+    /// The chunk limits these options set, the cold cut-off taken from the wall clock now.
+    pub(crate) fn chunk_limits(&self) -> crate::head::ChunkLimits {
+        let nanos = |d: Duration| d.as_nanos().min(i64::MAX as u128) as i64;
+        let cold_before = self.cold_after.map_or(i64::MIN, |age| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, nanos);
+            now.saturating_sub(nanos(age))
+        });
+        crate::head::ChunkLimits {
+            max_points: self.chunk_max_points,
+            max_bytes: self.chunk_max_bytes,
+            cold_before,
         }
     }
 }

@@ -288,6 +288,13 @@ pub fn encode_chunk(vt: ValueType, points: &[Point]) -> Result<Vec<u8>, CodecErr
 
 /// Reads and checks the header of a chunk of any encoding.
 pub fn read_header(bytes: &[u8]) -> Result<ChunkHeader, CodecError> {
+    if bytes.first() == Some(&Encoding::Cold.code()) {
+        let inner = super::cold::unwrap(bytes)?;
+        return Ok(ChunkHeader {
+            encoding: Encoding::Cold,
+            ..read_header(&inner)?
+        });
+    }
     if bytes.first() == Some(&Encoding::Packed.code()) {
         let (value_type, count) = super::packed::value_type_and_count(bytes)?;
         return Ok(ChunkHeader {
@@ -367,6 +374,13 @@ pub(crate) fn read_gorilla_header(bytes: &[u8]) -> Result<GorillaHeader, CodecEr
 /// Decodes a chunk of any encoding, appending its points (in encoded order) to `out`. On
 /// error `out` is left as it was.
 pub fn decode_chunk_into(bytes: &[u8], out: &mut Vec<Point>) -> Result<ChunkHeader, CodecError> {
+    if bytes.first() == Some(&Encoding::Cold.code()) {
+        let inner = super::cold::unwrap(bytes)?;
+        return Ok(ChunkHeader {
+            encoding: Encoding::Cold,
+            ..decode_chunk_into(&inner, out)?
+        });
+    }
     if bytes.first() == Some(&Encoding::Packed.code()) {
         let (value_type, count) = super::packed::decode_into(bytes, out)?;
         return Ok(ChunkHeader {

@@ -7,6 +7,7 @@
 pub mod bits;
 pub mod boolean;
 pub mod chunk;
+pub mod cold;
 pub mod dod;
 pub mod error;
 pub mod float;
@@ -40,6 +41,8 @@ pub enum Encoding {
     Gorilla = 1,
     /// Per-chunk choice of entropy-coded streams ([`packed`]): what segments store.
     Packed = 2,
+    /// Another encoding's chunk compressed with zstd ([`cold`]): old data, where it pays.
+    Cold = 3,
 }
 
 impl Encoding {
@@ -53,6 +56,7 @@ impl Encoding {
         match code {
             1 => Some(Encoding::Gorilla),
             2 => Some(Encoding::Packed),
+            3 => Some(Encoding::Cold),
             _ => None,
         }
     }

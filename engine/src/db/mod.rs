@@ -144,10 +144,7 @@ pub struct Stats {
 
 impl Inner {
     fn chunk_limits(&self) -> ChunkLimits {
-        ChunkLimits {
-            max_points: self.opts.chunk_max_points,
-            max_bytes: self.opts.chunk_max_bytes,
-        }
+        self.opts.chunk_limits()
     }
 
     fn request_flush(&self) {

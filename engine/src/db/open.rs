@@ -74,10 +74,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
         tombstones: Arc::new(tombstones),
     };
 
-    let limits = ChunkLimits {
-        max_points: opts.chunk_max_points,
-        max_bytes: opts.chunk_max_bytes,
-    };
+    let limits = opts.chunk_limits();
     let mut head = Memtable::default();
     let mut replay = Replay {
         catalog: &mut catalog,

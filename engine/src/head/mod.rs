@@ -19,6 +19,9 @@ pub struct ChunkLimits {
     pub max_points: usize,
     /// Close a chunk when its encoded size passes this many bytes.
     pub max_bytes: usize,
+    /// A flush offers chunks whose newest point is older than this to the cold encoding
+    /// (`i64::MIN`: none).
+    pub cold_before: i64,
 }
 
 /// The head state of every series written since the last freeze.

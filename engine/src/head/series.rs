@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::ChunkLimits;
-use crate::codec::{compress, decode_chunk_into, ChunkEncoder, CodecError};
+use crate::codec::{cold, compress, decode_chunk_into, ChunkEncoder, CodecError};
 use crate::point::{Point, Quality, Value, ValueType};
 use crate::query::merge::merge_newer_wins;
 
@@ -28,13 +28,22 @@ pub struct ClosedChunk {
 
 impl ClosedChunk {
     /// Builds a closed chunk for a segment from sorted, de-duplicated points of one type, in
-    /// the smallest encoding ([`compress`]).
-    pub fn encode(vt: ValueType, points: &[Point]) -> Result<Option<ClosedChunk>, CodecError> {
+    /// the smallest encoding ([`compress`]); compressed again with zstd ([`cold`]) when its
+    /// last point is older than `cold_before` and that pays.
+    pub fn encode(
+        vt: ValueType,
+        points: &[Point],
+        cold_before: i64,
+    ) -> Result<Option<ClosedChunk>, CodecError> {
         let (Some(first), Some(last)) = (points.first(), points.last()) else {
             return Ok(None);
         };
+        let mut bytes = compress(vt, points)?;
+        if last.ts < cold_before {
+            bytes = cold::wrap(&bytes).unwrap_or(bytes);
+        }
         Ok(Some(ClosedChunk {
-            bytes: compress(vt, points)?.into(),
+            bytes: bytes.into(),
             count: points.len() as u32,
             min_ts: first.ts,
             max_ts: last.ts,
@@ -223,7 +232,7 @@ impl SeriesHead {
             {
                 points.clear();
                 decode_chunk_into(bytes, &mut points)?;
-                chunks.extend(ClosedChunk::encode(self.vt, &points)?);
+                chunks.extend(ClosedChunk::encode(self.vt, &points, limits.cold_before)?);
             }
             return Ok(chunks);
         }
@@ -231,7 +240,7 @@ impl SeriesHead {
         self.read_inclusive(i64::MIN, i64::MAX, &mut all)?;
         let mut chunks = Vec::new();
         for part in all.chunks(limits.max_points.max(1)) {
-            chunks.extend(ClosedChunk::encode(self.vt, part)?);
+            chunks.extend(ClosedChunk::encode(self.vt, part, limits.cold_before)?);
         }
         Ok(chunks)
     }

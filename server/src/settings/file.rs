@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::durability::DurabilityArg;
-use super::units::ByteSize;
+use super::units::{Age, ByteSize};
 
 /// The file's contents.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -41,6 +41,8 @@ pub struct StorageSection {
     pub chunk_max_size: Option<ByteSize>,
     /// Flush everything on shutdown so the next start replays nothing.
     pub flush_on_close: Option<bool>,
+    /// Chunks older than this are also zstd-compressed at flush when that pays.
+    pub cold_after: Option<Age>,
 }
 
 /// Why the config file could not be used.

@@ -84,6 +84,7 @@ impl ServeSettings {
             st.chunk_max_size.map(|b| b.as_usize()),
         );
         set(&mut e.flush_on_close, st.flush_on_close);
+        set(&mut e.cold_after, st.cold_after.map(|a| a.0));
         set(&mut s.data_dir, flags.data_dir.or(file.data_dir));
         set(&mut s.grpc_listen, flags.grpc_listen.or(file.grpc_listen));
         set(&mut s.http_listen, flags.http_listen.or(file.http_listen));

@@ -91,6 +91,24 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("duration {s:?} is too long"))
 }
 
+/// An age after which data counts as cold, written like a duration (`7d`) or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct Age(pub Option<Duration>);
+
+impl TryFrom<String> for Age {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        if s.trim() == "never" {
+            return Ok(Age(None));
+        }
+        parse_duration(&s)
+            .map(|d| Age(Some(d)))
+            .map_err(|e| format!("{e}, or never"))
+    }
+}
+
 fn split_unit(s: &str) -> (&str, &str) {
     let s = s.trim();
     let at = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
