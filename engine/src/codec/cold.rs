@@ -4,9 +4,9 @@
 //! ```text
 //! encoding u8 = 3 │ inner_len varint (≤ 8 MiB) │ zstd frame of the inner chunk
 //! ```
-//! The inner chunk is a Gorilla or packed chunk (never another cold one). The packed
-//! encoding is already entropy-coded, so zstd rarely finds more in it; it pays on Gorilla
-//! XOR streams and on values that repeat in patterns longer than a point.
+//! The inner chunk is a packed chunk, so it holds at most [`super::packed::MAX_POINTS`]
+//! points. The packed encoding is already entropy-coded, so zstd rarely finds more in it; it
+//! pays on XOR-coded values and on values that repeat in patterns longer than a point.
 
 use super::error::CodecError;
 use super::varint::{get_varint, put_varint};
@@ -19,11 +19,11 @@ pub const MAX_INNER: u64 = 8 << 20;
 /// zstd level for cold chunks: written once, read rarely.
 const LEVEL: i32 = 9;
 
-/// `chunk` wrapped as a cold chunk, if that saves at least an eighth of its size (a cold
-/// chunk costs a decompression on every read).
+/// `chunk`, a packed chunk, wrapped as a cold chunk if that saves at least an eighth of its
+/// size (a cold chunk costs a decompression on every read); `None` otherwise, and for chunks
+/// of other encodings.
 pub fn wrap(chunk: &[u8]) -> Option<Vec<u8>> {
-    let first = *chunk.first()?;
-    if first == Encoding::Cold.code() || chunk.len() as u64 > MAX_INNER {
+    if chunk.first() != Some(&Encoding::Packed.code()) || chunk.len() as u64 > MAX_INNER {
         return None;
     }
     let frame = zstd::bulk::compress(chunk, LEVEL).ok()?;
@@ -56,8 +56,8 @@ pub fn unwrap(bytes: &[u8]) -> Result<Vec<u8>, CodecError> {
             inner.len()
         )));
     }
-    if inner.first() == Some(&Encoding::Cold.code()) {
-        return Err(bad("cold chunk inside a cold chunk".into()));
+    if inner.first() != Some(&Encoding::Packed.code()) {
+        return Err(bad("the inner chunk is not a packed chunk".into()));
     }
     Ok(inner)
 }
@@ -94,6 +94,8 @@ mod tests {
         let h = read_header(&cold).unwrap();
         assert_eq!((h.encoding, h.count), (Encoding::Cold, 2048));
         assert!(wrap(&cold).is_none(), "never cold inside cold");
+        let gorilla = crate::codec::encode_chunk(ValueType::F64, &pts).unwrap();
+        assert!(wrap(&gorilla).is_none(), "only packed chunks go cold");
     }
 
     #[test]
