@@ -338,6 +338,25 @@ impl<'a> IntReader<'a> {
         Ok(IntReader { mode, bad: false })
     }
 
+    /// True for a sparse stream, whose runs of zeros [`IntReader::zero_run`] can skip.
+    pub fn is_sparse(&self) -> bool {
+        matches!(self.mode, ReaderMode::Sparse(_))
+    }
+
+    /// Consumes and counts the zeros coming next, at most `max`, in a sparse stream (0 for
+    /// other streams).
+    #[inline(always)]
+    pub fn zero_run(&mut self, max: usize) -> usize {
+        match &mut self.mode {
+            ReaderMode::Sparse(s) => {
+                let k = s.zeros.min(max as u64);
+                s.zeros -= k;
+                k as usize
+            }
+            _ => 0,
+        }
+    }
+
     /// The value of a constant stream, which costs nothing per value.
     pub fn constant(&self) -> Option<u64> {
         match self.mode {

@@ -395,7 +395,26 @@ fn fill<V: ValueReader>(
         value: values.first(),
         quality: q,
     });
-    if let Some(step) = times.regular_step() {
+    let regular = times.regular_step();
+    if let (Some(step), true) = (regular, values.has_runs()) {
+        // A regular clock and a value that changes now and then: fill whole runs.
+        let t0 = times.first();
+        let mut i = 1;
+        while i < n {
+            let run = values.repeats(n - i);
+            let value = match run {
+                0 => values.next_value(),
+                _ => out[out.len() - 1].value,
+            };
+            let end = i + run.max(1);
+            out.extend((i as i64..end as i64).map(|j| Point {
+                ts: t0.wrapping_add(j.wrapping_mul(step)),
+                value,
+                quality: q,
+            }));
+            i = end;
+        }
+    } else if let Some(step) = regular {
         // A regular clock: no timestamp stream to read.
         let t0 = times.first();
         out.extend((1..n as i64).map(|i| Point {

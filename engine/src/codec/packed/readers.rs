@@ -33,6 +33,15 @@ pub trait ValueReader {
     }
     /// The value after the last one returned.
     fn next_value(&mut self) -> Value;
+    /// True when [`ValueReader::repeats`] can find runs (a sparse stream of changes).
+    fn has_runs(&self) -> bool {
+        false
+    }
+    /// Consumes and counts the values coming next, at most `max`, that repeat the last one
+    /// returned.
+    fn repeats(&mut self, _max: usize) -> usize {
+        0
+    }
     /// Checks the section after all values were read.
     fn finish(&self) -> Result<(), CodecError>;
 }
@@ -91,6 +100,21 @@ impl<'a, const ORDER: u8> Ints<'a, ORDER> {
         v
     }
 
+    /// True when runs of repeated integers can be skipped (order 1, sparse changes).
+    pub fn has_runs(&self) -> bool {
+        ORDER == 1 && self.r.is_sparse()
+    }
+
+    /// Consumes the integers coming next, at most `max`, that repeat the last one.
+    #[inline(always)]
+    pub fn repeats(&mut self, max: usize) -> usize {
+        if ORDER == 1 {
+            self.r.zero_run(max)
+        } else {
+            0
+        }
+    }
+
     /// Checks the residual stream.
     pub fn finish_ints(&self) -> Result<(), CodecError> {
         self.r.finish()
@@ -104,6 +128,13 @@ impl<const ORDER: u8> ValueReader for Ints<'_, ORDER> {
     #[inline(always)]
     fn next_value(&mut self) -> Value {
         Value::I64(self.next_int())
+    }
+    fn has_runs(&self) -> bool {
+        Ints::has_runs(self)
+    }
+    #[inline(always)]
+    fn repeats(&mut self, max: usize) -> usize {
+        Ints::repeats(self, max)
     }
     fn finish(&self) -> Result<(), CodecError> {
         self.finish_ints()
@@ -138,6 +169,13 @@ impl<const ORDER: u8> ValueReader for Bools<'_, ORDER> {
     fn next_value(&mut self) -> Value {
         let v = self.ints.next_int();
         self.bool(v)
+    }
+    fn has_runs(&self) -> bool {
+        self.ints.has_runs()
+    }
+    #[inline(always)]
+    fn repeats(&mut self, max: usize) -> usize {
+        self.ints.repeats(max)
     }
     fn finish(&self) -> Result<(), CodecError> {
         if self.bad {
@@ -202,6 +240,13 @@ impl<const ORDER: u8> ValueReader for Decimals<'_, ORDER> {
     #[inline(always)]
     fn next_value(&mut self) -> Value {
         Value::F64(self.ints.next_int() as f64 / self.p10)
+    }
+    fn has_runs(&self) -> bool {
+        self.ints.has_runs()
+    }
+    #[inline(always)]
+    fn repeats(&mut self, max: usize) -> usize {
+        self.ints.repeats(max)
     }
     fn finish(&self) -> Result<(), CodecError> {
         self.ints.finish_ints()
