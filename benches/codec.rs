@@ -159,14 +159,22 @@ fn decode_lodestone(bytes: &[u8], out: &mut Vec<Point>) -> usize {
     out.len()
 }
 
-struct Gorilla;
+/// Lodestone's own chunks: Gorilla (`PACKED = false`) or what segments store (`true`).
+struct Ours<const PACKED: bool>;
+type Gorilla = Ours<false>;
+type Lodestone = Ours<true>;
 
-impl Codec for Gorilla {
-    const NAME: &'static str = "gorilla";
+impl<const PACKED: bool> Codec for Ours<PACKED> {
+    const NAME: &'static str = if PACKED { "lodestone" } else { "gorilla" };
     type Chunk = Vec<u8>;
     type Out = Vec<Point>;
     fn encode(vt: ValueType, points: &[Point]) -> Vec<u8> {
-        encode_chunk(vt, points).expect("gorilla encode")
+        let chunk = if PACKED {
+            compress(vt, points)
+        } else {
+            encode_chunk(vt, points)
+        };
+        chunk.expect("encode")
     }
     fn size(chunk: &Vec<u8>) -> usize {
         chunk.len()
@@ -175,35 +183,7 @@ impl Codec for Gorilla {
         decode_lodestone(chunk, out)
     }
     fn check(points: &[Point], chunk: &Vec<u8>) {
-        check_points(
-            Self::NAME,
-            points,
-            &decode_chunk(chunk).expect("gorilla decode"),
-        );
-    }
-}
-
-struct Lodestone;
-
-impl Codec for Lodestone {
-    const NAME: &'static str = "lodestone";
-    type Chunk = Vec<u8>;
-    type Out = Vec<Point>;
-    fn encode(vt: ValueType, points: &[Point]) -> Vec<u8> {
-        compress(vt, points).expect("lodestone compress")
-    }
-    fn size(chunk: &Vec<u8>) -> usize {
-        chunk.len()
-    }
-    fn decode(chunk: &Vec<u8>, out: &mut Vec<Point>) -> usize {
-        decode_lodestone(chunk, out)
-    }
-    fn check(points: &[Point], chunk: &Vec<u8>) {
-        check_points(
-            Self::NAME,
-            points,
-            &decode_chunk(chunk).expect("lodestone decode"),
-        );
+        check_points(Self::NAME, points, &decode_chunk(chunk).expect("decode"));
     }
 }
 

@@ -25,7 +25,7 @@ use super::quality::QualityRuns;
 use super::varint::{get_varint, put_varint};
 use super::Encoding;
 use crate::point::{Point, Quality, Value, ValueType};
-use readers::{Bools, Decimals, Ints, Splits, ValueReader, Xors};
+use readers::{AsBool, AsDecimal, AsInt, IntMap, IntValues, Ints, Splits, ValueReader, Xors};
 use time::{TimeReader, Times};
 use values::{Decimal, Split};
 
@@ -293,69 +293,36 @@ fn decode_rows(bytes: &[u8], h: Header, out: &mut Vec<Point>) -> Result<(), Code
         match h.plan.value {
             ValueCoding::Int => {
                 let (order, first) = readers::int_header(bytes, &mut pos)?;
-                match (vt, order) {
-                    (ValueType::I64, 0) => fill(
+                match vt {
+                    ValueType::I64 => {
+                        fill_ints(&mut times, bytes, &mut pos, n, order, first, AsInt, out)?
+                    }
+                    _ => fill_ints(
                         &mut times,
-                        Ints::<0>::new(bytes, &mut pos, n, first)?,
+                        bytes,
+                        &mut pos,
                         n,
+                        order,
+                        first,
+                        AsBool::default(),
                         out,
-                    ),
-                    (ValueType::I64, 1) => fill(
-                        &mut times,
-                        Ints::<1>::new(bytes, &mut pos, n, first)?,
-                        n,
-                        out,
-                    ),
-                    (ValueType::I64, _) => fill(
-                        &mut times,
-                        Ints::<2>::new(bytes, &mut pos, n, first)?,
-                        n,
-                        out,
-                    ),
-                    (_, 0) => fill(
-                        &mut times,
-                        Bools::new(Ints::<0>::new(bytes, &mut pos, n, first)?),
-                        n,
-                        out,
-                    ),
-                    (_, 1) => fill(
-                        &mut times,
-                        Bools::new(Ints::<1>::new(bytes, &mut pos, n, first)?),
-                        n,
-                        out,
-                    ),
-                    (_, _) => fill(
-                        &mut times,
-                        Bools::new(Ints::<2>::new(bytes, &mut pos, n, first)?),
-                        n,
-                        out,
-                    ),
-                }?
+                    )?,
+                }
             }
             ValueCoding::Decimal => {
                 let (p10, exc) = readers::decimal_header(bytes, &mut pos, n)?;
                 exceptions = exc;
                 let (order, first) = readers::int_header(bytes, &mut pos)?;
-                match order {
-                    0 => fill(
-                        &mut times,
-                        Decimals::new(Ints::<0>::new(bytes, &mut pos, n, first)?, p10),
-                        n,
-                        out,
-                    ),
-                    1 => fill(
-                        &mut times,
-                        Decimals::new(Ints::<1>::new(bytes, &mut pos, n, first)?, p10),
-                        n,
-                        out,
-                    ),
-                    _ => fill(
-                        &mut times,
-                        Decimals::new(Ints::<2>::new(bytes, &mut pos, n, first)?, p10),
-                        n,
-                        out,
-                    ),
-                }?
+                fill_ints(
+                    &mut times,
+                    bytes,
+                    &mut pos,
+                    n,
+                    order,
+                    first,
+                    AsDecimal(p10),
+                    out,
+                )?
             }
             ValueCoding::Split => fill(&mut times, Splits::new(bytes, &mut pos, n)?, n, out)?,
             ValueCoding::Xor => fill(&mut times, Xors::new(bytes, &mut pos)?, n, out)?,
@@ -378,6 +345,41 @@ fn decode_rows(bytes: &[u8], h: Header, out: &mut Vec<Point>) -> Result<(), Code
         i += len as usize;
     }
     Ok(())
+}
+
+/// Appends the `n` points of an Int section (with its `order` and `first` value read)
+/// through `map`, monomorphized per order.
+#[allow(clippy::too_many_arguments)]
+fn fill_ints<M: IntMap>(
+    times: &mut TimeReader<'_>,
+    bytes: &[u8],
+    pos: &mut usize,
+    n: usize,
+    order: u8,
+    first: i64,
+    map: M,
+    out: &mut Vec<Point>,
+) -> Result<(), CodecError> {
+    match order {
+        0 => fill(
+            times,
+            IntValues::new(Ints::<0>::new(bytes, pos, n, first)?, map),
+            n,
+            out,
+        ),
+        1 => fill(
+            times,
+            IntValues::new(Ints::<1>::new(bytes, pos, n, first)?, map),
+            n,
+            out,
+        ),
+        _ => fill(
+            times,
+            IntValues::new(Ints::<2>::new(bytes, pos, n, first)?, map),
+            n,
+            out,
+        ),
+    }
 }
 
 /// Appends `n` points (n >= 1) read from `times` and `values`, all of good quality, in one

@@ -121,54 +121,79 @@ impl<'a, const ORDER: u8> Ints<'a, ORDER> {
     }
 }
 
-impl<const ORDER: u8> ValueReader for Ints<'_, ORDER> {
-    fn first(&mut self) -> Value {
-        Value::I64(self.base)
-    }
-    #[inline(always)]
-    fn next_value(&mut self) -> Value {
-        Value::I64(self.next_int())
-    }
-    fn has_runs(&self) -> bool {
-        Ints::has_runs(self)
-    }
-    #[inline(always)]
-    fn repeats(&mut self, max: usize) -> usize {
-        Ints::repeats(self, max)
-    }
-    fn finish(&self) -> Result<(), CodecError> {
-        self.finish_ints()
+/// How the integers of an Int section become values.
+pub trait IntMap {
+    /// The value of integer `v`.
+    fn value(&mut self, v: i64) -> Value;
+    /// Checks what the mapping saw, after the last value.
+    fn check(&self) -> Result<(), CodecError> {
+        Ok(())
     }
 }
 
-/// Booleans of an Int section: integers that must be 0 or 1.
-pub struct Bools<'a, const ORDER: u8> {
-    ints: Ints<'a, ORDER>,
+/// Integers as they are.
+pub struct AsInt;
+
+impl IntMap for AsInt {
+    #[inline(always)]
+    fn value(&mut self, v: i64) -> Value {
+        Value::I64(v)
+    }
+}
+
+/// Integers that must be 0 or 1, as booleans.
+#[derive(Default)]
+pub struct AsBool {
     bad: bool,
 }
 
-impl<'a, const ORDER: u8> Bools<'a, ORDER> {
-    /// See [`Ints::new`].
-    pub fn new(ints: Ints<'a, ORDER>) -> Self {
-        Bools { ints, bad: false }
-    }
-
+impl IntMap for AsBool {
     #[inline(always)]
-    fn bool(&mut self, v: i64) -> Value {
+    fn value(&mut self, v: i64) -> Value {
         self.bad |= v as u64 > 1;
         Value::Bool(v == 1)
     }
+    fn check(&self) -> Result<(), CodecError> {
+        if self.bad {
+            return Err(bad("boolean other than 0 or 1".into()));
+        }
+        Ok(())
+    }
 }
 
-impl<const ORDER: u8> ValueReader for Bools<'_, ORDER> {
+/// Integers divided by the power of ten of a decimal scale (one IEEE division, as the
+/// encoder checked).
+pub struct AsDecimal(pub f64);
+
+impl IntMap for AsDecimal {
+    #[inline(always)]
+    fn value(&mut self, v: i64) -> Value {
+        Value::F64(v as f64 / self.0)
+    }
+}
+
+/// The values of an Int section (or of a Decimal section's integers).
+pub struct IntValues<'a, const ORDER: u8, M> {
+    ints: Ints<'a, ORDER>,
+    map: M,
+}
+
+impl<'a, const ORDER: u8, M: IntMap> IntValues<'a, ORDER, M> {
+    /// Reads `ints` as values through `map`.
+    pub fn new(ints: Ints<'a, ORDER>, map: M) -> Self {
+        IntValues { ints, map }
+    }
+}
+
+impl<const ORDER: u8, M: IntMap> ValueReader for IntValues<'_, ORDER, M> {
     fn first(&mut self) -> Value {
         let v = self.ints.first_int();
-        self.bool(v)
+        self.map.value(v)
     }
     #[inline(always)]
     fn next_value(&mut self) -> Value {
         let v = self.ints.next_int();
-        self.bool(v)
+        self.map.value(v)
     }
     fn has_runs(&self) -> bool {
         self.ints.has_runs()
@@ -178,9 +203,7 @@ impl<const ORDER: u8> ValueReader for Bools<'_, ORDER> {
         self.ints.repeats(max)
     }
     fn finish(&self) -> Result<(), CodecError> {
-        if self.bad {
-            return Err(bad("boolean other than 0 or 1".into()));
-        }
+        self.map.check()?;
         self.ints.finish_ints()
     }
 }
@@ -188,7 +211,7 @@ impl<const ORDER: u8> ValueReader for Bools<'_, ORDER> {
 // ---- Decimal ------------------------------------------------------------------------------
 
 /// Reads the scale and exceptions of a Decimal section of `n` values; the Int section
-/// follows at `*pos`.
+/// follows at `*pos`. Returns the scale's power of ten and the exceptions.
 pub fn decimal_header(
     buf: &[u8],
     pos: &mut usize,
@@ -217,40 +240,6 @@ pub fn decimal_header(
         next = p + 1;
     }
     Ok((POW10[scale], exceptions))
-}
-
-/// Floats of a Decimal section: the integers divided by the scale's power of ten (the
-/// exceptions are patched in by the caller).
-pub struct Decimals<'a, const ORDER: u8> {
-    ints: Ints<'a, ORDER>,
-    p10: f64,
-}
-
-impl<'a, const ORDER: u8> Decimals<'a, ORDER> {
-    /// Reads `ints` at the scale whose power of ten is `p10`.
-    pub fn new(ints: Ints<'a, ORDER>, p10: f64) -> Self {
-        Decimals { ints, p10 }
-    }
-}
-
-impl<const ORDER: u8> ValueReader for Decimals<'_, ORDER> {
-    fn first(&mut self) -> Value {
-        Value::F64(self.ints.first_int() as f64 / self.p10)
-    }
-    #[inline(always)]
-    fn next_value(&mut self) -> Value {
-        Value::F64(self.ints.next_int() as f64 / self.p10)
-    }
-    fn has_runs(&self) -> bool {
-        self.ints.has_runs()
-    }
-    #[inline(always)]
-    fn repeats(&mut self, max: usize) -> usize {
-        self.ints.repeats(max)
-    }
-    fn finish(&self) -> Result<(), CodecError> {
-        self.ints.finish_ints()
-    }
 }
 
 // ---- Split --------------------------------------------------------------------------------
