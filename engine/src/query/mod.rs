@@ -1,3 +1,5 @@
-//! Query helpers: merging the sources of one series into one ordered, de-duplicated stream.
+//! Query helpers: merging the sources of one series into one ordered, de-duplicated stream,
+//! and aggregating points into time windows.
 
 pub mod merge;
+pub mod window;
