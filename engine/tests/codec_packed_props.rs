@@ -288,18 +288,6 @@ enum Step {
     At(i64),
 }
 
-fn extreme_ts() -> impl Strategy<Value = i64> {
-    prop::sample::select(vec![
-        i64::MIN,
-        i64::MAX,
-        i64::MIN + 1,
-        i64::MAX - 1,
-        0,
-        -1,
-        1,
-    ])
-}
-
 /// A reading of a regular clock: mostly the next period, sometimes a gap, a duplicate, a
 /// step back or a wild timestamp.
 fn regular_step() -> impl Strategy<Value = Step> {
@@ -308,7 +296,7 @@ fn regular_step() -> impl Strategy<Value = Step> {
         2 => prop_oneof![2u32..5, 5u32..100_000].prop_map(Step::Gap),
         2 => Just(Step::Dup),
         1 => any::<u64>().prop_map(Step::Back),
-        1 => extreme_ts().prop_map(Step::At),
+        1 => extreme_int().prop_map(Step::At),
         1 => any::<i64>().prop_map(Step::At),
     ]
 }
@@ -317,7 +305,7 @@ fn regular_step() -> impl Strategy<Value = Step> {
 fn wild_step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => any::<i64>().prop_map(Step::At),
-        1 => extreme_ts().prop_map(Step::At),
+        1 => extreme_int().prop_map(Step::At),
         3 => (0i64..5).prop_map(Step::At),
         1 => Just(Step::Dup),
         1 => Just(Step::Next),
@@ -579,6 +567,7 @@ enum I {
     Add(i64),
 }
 
+/// The i64 values at the edges: extremes of timestamps and integers alike.
 fn extreme_int() -> impl Strategy<Value = i64> {
     prop::sample::select(vec![
         i64::MIN,
