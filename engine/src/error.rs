@@ -64,6 +64,13 @@ pub enum Error {
         /// Exclusive end, ns.
         end: i64,
     },
+    /// A query asks for something that cannot be answered (a window step below 1, too many
+    /// windows).
+    #[error("invalid query: {reason}")]
+    InvalidQuery {
+        /// What is wrong, with the limit it breaks.
+        reason: String,
+    },
     /// The series does not exist.
     #[error("unknown series {series}")]
     UnknownSeries {

@@ -1,5 +1,7 @@
 //! The engine: opening a data folder, and the shared state behind [`Engine`].
 
+mod aggregate;
+pub use aggregate::MAX_WINDOWS;
 mod commit;
 mod delete;
 mod flush;

@@ -11,7 +11,8 @@ pub fn to_status(e: Error) -> Status {
         | Error::InvalidBatch { .. }
         | Error::TypeMismatch { .. }
         | Error::InvalidMetadata { .. }
-        | Error::InvalidRange { .. } => Status::invalid_argument(e.to_string()),
+        | Error::InvalidRange { .. }
+        | Error::InvalidQuery { .. } => Status::invalid_argument(e.to_string()),
         Error::UnknownSeries { .. } => Status::not_found(e.to_string()),
         // The request is well formed but the series' existing type contradicts it.
         Error::TypeConflict { .. } => Status::failed_precondition(e.to_string()),
