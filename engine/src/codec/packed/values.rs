@@ -54,10 +54,17 @@ fn residuals(v: &[i64], order: u8) -> impl Iterator<Item = u64> + '_ {
 
 /// Appends the Int section of `v` (at least one value), with the cheapest order.
 pub fn encode_int(v: &[i64], out: &mut Vec<u8>) {
-    let (order, census) = (0..=2u8)
-        .map(|o| (o, Census::of(residuals(v, o))))
-        .min_by(|a, b| a.1.cost_bits().total_cmp(&b.1.cost_bits()))
-        .unwrap_or_else(|| (1, Census::of(residuals(v, 1))));
+    // Each order's cost is estimated once (it builds an entropy model).
+    let mut best = (1, Census::of(residuals(v, 1)));
+    let mut best_cost = best.1.cost_bits();
+    for order in [0, 2] {
+        let census = Census::of(residuals(v, order));
+        let cost = census.cost_bits();
+        if cost < best_cost {
+            (best, best_cost) = ((order, census), cost);
+        }
+    }
+    let (order, census) = best;
     out.push(order);
     put_varint(out, zigzag(v[0]));
     let res: Vec<u64> = residuals(v, order).collect();
