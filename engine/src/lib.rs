@@ -49,7 +49,7 @@ pub mod wal;
 pub mod whole_file;
 
 pub use batch::WriteBatch;
-pub use db::{Engine, SeriesInfo, Stats, Ticket, MAX_WINDOWS};
+pub use db::{AggregatePath, Engine, SeriesInfo, Stats, Ticket, MAX_WINDOWS};
 pub use error::{Error, Result};
 pub use metadata::SeriesMetadata;
 pub use options::{Durability, Options};

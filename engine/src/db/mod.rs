@@ -1,7 +1,7 @@
 //! The engine: opening a data folder, and the shared state behind [`Engine`].
 
 mod aggregate;
-pub use aggregate::MAX_WINDOWS;
+pub use aggregate::{AggregatePath, MAX_WINDOWS};
 mod commit;
 mod delete;
 mod flush;
@@ -102,6 +102,7 @@ struct Counters {
     fsync_latency: crate::histogram::Histogram,
     fsync_nanos: AtomicU64,
     flushes: AtomicU64,
+    summary_chunks: AtomicU64,
 }
 
 /// A series as listed by [`Engine::list_series`].
@@ -140,6 +141,9 @@ pub struct Stats {
     pub wal_fsync_nanos: u64,
     /// Flushes completed since open.
     pub flushes: u64,
+    /// Segment chunks that aggregates answered from their index summaries, without
+    /// decoding, since open.
+    pub summary_chunks: u64,
     /// How long those fsyncs took, one observation each.
     pub wal_fsync_histogram: crate::histogram::HistogramSnapshot,
 }
@@ -215,6 +219,7 @@ impl Engine {
             wal_fsyncs: i.stats.fsyncs.load(Ordering::Relaxed),
             wal_fsync_nanos: i.stats.fsync_nanos.load(Ordering::Relaxed),
             flushes: i.stats.flushes.load(Ordering::Relaxed),
+            summary_chunks: i.stats.summary_chunks.load(Ordering::Relaxed),
             wal_fsync_histogram: i.stats.fsync_latency.snapshot(),
         }
     }

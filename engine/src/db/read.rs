@@ -10,8 +10,10 @@ use crate::error::{Error, Result};
 use crate::point::Point;
 use crate::query::merge::merge_slices;
 use crate::segment::reader::Segment;
+use crate::segment::ChunkMeta;
 use crate::series::SeriesKey;
 use crate::tombstone::HiddenRanges;
+use crate::version::Version;
 
 impl Engine {
     /// Every point of series `key` with `start <= ts < end`, in time order, one per
@@ -19,6 +21,13 @@ impl Engine {
     /// [`Error::UnknownSeries`], and [`Error::Corrupt`] naming the file and offset of a chunk
     /// that fails its checksum.
     pub fn read_range(&self, key: &SeriesKey, start: i64, end: i64) -> Result<Vec<Point>> {
+        let snap = self.snapshot(key, start, end)?;
+        snap.read(key, start, end, &|_, _| false)
+    }
+
+    /// The sources of series `key` for a read of `[start, end)`: the active head's points
+    /// in it and the version. Errors: [`Error::InvalidRange`], [`Error::UnknownSeries`].
+    pub(super) fn snapshot(&self, key: &SeriesKey, start: i64, end: i64) -> Result<Snapshot> {
         if start > end {
             return Err(Error::InvalidRange { start, end });
         }
@@ -26,52 +35,33 @@ impl Engine {
         let entry = self.entry(key)?;
         // Copy the active head and take the version under the head lock: a freeze moves
         // data from one to the other under the write side of that lock.
-        let (active, version) = {
-            let head = inner.head.read();
-            let mut pts = Vec::new();
-            if let Some(h) = head.get(entry.id) {
-                h.read_range(start, end, &mut pts)
-                    .map_err(|e| head_damage(e.to_string()))?;
-            }
-            (pts, inner.version.read().clone())
-        };
-        // Segments decode into one vector, each into its own span of it. Flushed in order,
-        // their spans are already in time order and disjoint, and then that vector is the
-        // answer with no copy; otherwise the spans become sources of a merge.
-        let mut decoded = Vec::new();
-        let mut spans = Vec::with_capacity(version.segments.len());
-        for seg in &version.segments {
-            let hidden = version.tombstones.hidden(key, seg.seq());
-            let from = decoded.len();
-            read_segment(seg, key, start, end, &hidden, &mut decoded)?;
-            if decoded.len() > from {
-                spans.push(from..decoded.len());
-            }
+        let head = inner.head.read();
+        let mut active = Vec::new();
+        if let Some(h) = head.get(entry.id) {
+            h.read_range(start, end, &mut active)
+                .map_err(|e| head_damage(e.to_string()))?;
         }
-        let mut sources = Vec::with_capacity(version.frozen.len() + 2);
-        for frozen in &version.frozen {
-            if let Some(h) = frozen.memtable.get(entry.id) {
+        let version = inner.version.read().clone();
+        drop(head);
+        let mut frozen = Vec::with_capacity(version.frozen.len());
+        for f in &version.frozen {
+            if let Some(h) = f.memtable.get(entry.id) {
                 let mut pts = Vec::new();
                 h.read_range(start, end, &mut pts)
                     .map_err(|e| head_damage(e.to_string()))?;
                 version
                     .tombstones
-                    .hidden(key, frozen.segment_seq)
+                    .hidden(key, f.segment_seq)
                     .filter(&mut pts);
-                sources.push(pts);
+                frozen.push(pts);
             }
         }
-        sources.push(active);
-        sources.retain(|s| !s.is_empty());
-        let in_order = spans
-            .windows(2)
-            .all(|w| decoded[w[0].end - 1].ts < decoded[w[1].start].ts);
-        if in_order && sources.is_empty() {
-            return Ok(decoded);
-        }
-        let mut all: Vec<&[Point]> = spans.into_iter().map(|r| &decoded[r]).collect();
-        all.extend(sources.iter().map(Vec::as_slice));
-        Ok(merge_slices(&all))
+        frozen.push(active);
+        frozen.retain(|s| !s.is_empty());
+        Ok(Snapshot {
+            version,
+            memory: frozen,
+        })
     }
 
     /// The newest point of series `key` (highest timestamp; the last written on ties), from
@@ -86,20 +76,68 @@ impl Engine {
     }
 }
 
+/// What one read of one series sees: segments (through the version) and the points of
+/// memory (frozen memtables, then the active head; tombstones applied), oldest first.
+pub(super) struct Snapshot {
+    /// Segments, frozen memtables and tombstones.
+    pub version: Arc<Version>,
+    /// The points in range of each frozen memtable holding the series, then of the active
+    /// head; empty ones left out.
+    pub memory: Vec<Vec<Point>>,
+}
+
+impl Snapshot {
+    /// Every point of `key` in `[start, end)`, merged, except those of the segment chunks
+    /// for which `skip(segment index, chunk)` is true. Skipping a chunk is exact only when
+    /// no other source has points in its time range.
+    pub fn read(
+        self,
+        key: &SeriesKey,
+        start: i64,
+        end: i64,
+        skip: &dyn Fn(usize, &ChunkMeta) -> bool,
+    ) -> Result<Vec<Point>> {
+        let version = &self.version;
+        // Segments decode into one vector, each into its own span of it. Flushed in order,
+        // their spans are already in time order and disjoint, and then that vector is the
+        // answer with no copy; otherwise the spans become sources of a merge.
+        let mut decoded = Vec::new();
+        let mut spans = Vec::with_capacity(version.segments.len());
+        for (i, seg) in version.segments.iter().enumerate() {
+            let hidden = version.tombstones.hidden(key, seg.seq());
+            let from = decoded.len();
+            read_segment(seg, key, start, end, &hidden, &|m| skip(i, m), &mut decoded)?;
+            if decoded.len() > from {
+                spans.push(from..decoded.len());
+            }
+        }
+        let in_order = spans
+            .windows(2)
+            .all(|w| decoded[w[0].end - 1].ts < decoded[w[1].start].ts);
+        if in_order && self.memory.is_empty() {
+            return Ok(decoded);
+        }
+        let mut all: Vec<&[Point]> = spans.into_iter().map(|r| &decoded[r]).collect();
+        all.extend(self.memory.iter().map(Vec::as_slice));
+        Ok(merge_slices(&all))
+    }
+}
+
 fn read_segment(
     seg: &Arc<Segment>,
     key: &SeriesKey,
     start: i64,
     end: i64,
     hidden: &HiddenRanges,
+    skip: &dyn Fn(&ChunkMeta) -> bool,
     pts: &mut Vec<Point>,
 ) -> Result<()> {
     let Some(si) = seg.get(key) else {
         return Ok(());
     };
     let from = pts.len();
-    let wanted = |m: &&crate::segment::ChunkMeta| {
-        m.max_ts >= start && m.min_ts < end && !hidden.covers(m.min_ts, m.max_ts)
+    let wanted = |m: &&ChunkMeta| {
+        m.max_ts >= start && m.min_ts < end && !hidden.covers(m.min_ts, m.max_ts) && !skip(m)
     };
     // One allocation for all the chunks' points: growing the vector chunk by chunk would
     // copy it again and again.

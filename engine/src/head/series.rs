@@ -7,6 +7,7 @@ use super::ChunkLimits;
 use crate::codec::{cold, compress, decode_chunk_into, ChunkEncoder, CodecError};
 use crate::point::{Point, Quality, Value, ValueType};
 use crate::query::merge::merge_newer_wins;
+use crate::segment::ChunkSummary;
 
 /// Approximate memory of one out-of-order entry (B-tree node share included).
 const OOO_ENTRY_BYTES: usize = 48;
@@ -24,6 +25,8 @@ pub struct ClosedChunk {
     pub max_ts: i64,
     /// Last point (for "latest" without decoding).
     pub last: Point,
+    /// Aggregates of its points, for a segment's index; the head's own chunks have none.
+    pub summary: Option<ChunkSummary>,
 }
 
 impl ClosedChunk {
@@ -48,6 +51,7 @@ impl ClosedChunk {
             min_ts: first.ts,
             max_ts: last.ts,
             last: *last,
+            summary: Some(ChunkSummary::of(points)),
         }))
     }
 }
@@ -126,6 +130,7 @@ impl SeriesHead {
             min_ts,
             max_ts,
             last,
+            summary: None,
         });
     }
 

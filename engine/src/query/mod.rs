@@ -2,4 +2,6 @@
 //! and aggregating points into time windows.
 
 pub mod merge;
+pub mod reference;
+pub mod summary;
 pub mod window;

@@ -1,11 +1,18 @@
-//! Windowed aggregates over raw points: the reference path of issue 4's aggregate queries
-//! (chunk summaries and rollup tiers must give the same answers).
+//! Windowed aggregates: the request, the answer, and the one builder that turns a series'
+//! used points and chunk or bucket [`Summary`]s into windows. The raw path feeds it points,
+//! the faster paths feed it summaries for whole chunks or buckets; the answer is the same.
 //!
 //! Windows are `[start + i × step, start + (i + 1) × step)`, the last one cut at `end`. A
-//! point is used when its quality passes the request's filter (good severity by default) and
-//! its value is a number: NaN readings are not used. Integers and booleans count as numbers
-//! (booleans as 0 and 1).
+//! point is *used* when its quality passes the request's filter (good severity by default)
+//! and its value is a number: NaN readings are never used. Integers and booleans count as
+//! numbers (booleans as 0 and 1).
+//!
+//! Time-weighted values follow the historian convention: each used value holds from its
+//! timestamp until the next used point (or the end of the window). So they also need the
+//! last used point before `start` ([`Neighbours::before`]), and linear interpolation needs
+//! the first one at or after `end` ([`Neighbours::after`]).
 
+use super::summary::{span, Summary};
 use crate::point::{Point, Value};
 
 /// What each window reports.
@@ -27,19 +34,43 @@ pub enum Aggregate {
     Last,
     /// Sample standard deviation (n − 1 in the denominator; none for a single point).
     Stddev,
+    /// Time-weighted average: the integral of the held value over the part of the window
+    /// where a value is known (from the first used point of the series on), divided by the
+    /// length of that part.
+    TimeWeighted,
+    /// The value at the window's start: that of the last used point at or before it.
+    InterpolatePrevious,
+    /// The value at the window's start on the straight line between the last used point at
+    /// or before it and the first one after it; none when either is missing.
+    InterpolateLinear,
 }
 
-/// What an empty window reports.
+impl Aggregate {
+    /// True when the answer also depends on the used points around `[start, end)`.
+    pub fn needs_neighbours(self) -> bool {
+        matches!(
+            self,
+            Aggregate::TimeWeighted | Aggregate::InterpolatePrevious | Aggregate::InterpolateLinear
+        )
+    }
+
+    /// True when a window with no point of its own may still have a value.
+    fn holds_values(self) -> bool {
+        self.needs_neighbours()
+    }
+}
+
+/// What a window without a value reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fill {
-    /// Empty windows are left out.
+    /// Windows without a value are left out.
     None,
-    /// Empty windows are reported without a value.
+    /// Windows without a value are reported without one.
     Null,
-    /// Empty windows repeat the value of the last window that had one.
+    /// Windows without a value repeat that of the last window that had one.
     Previous,
-    /// Empty windows get the value on the straight line between the windows around them
-    /// that have values (by window start); none at the edges.
+    /// Windows without a value get the value on the straight line between the windows
+    /// around them that have values (by window start); none at the edges.
     Linear,
 }
 
@@ -56,12 +87,14 @@ pub enum QualityFilter {
 }
 
 impl QualityFilter {
-    fn admits(self, p: &Point) -> bool {
-        match self {
+    /// True when `p` is used: its quality passes and its value is a number.
+    pub fn uses(self, p: &Point) -> Option<f64> {
+        let admitted = match self {
             QualityFilter::Good => p.quality.is_good(),
             QualityFilter::GoodOrUncertain => !p.quality.is_bad(),
             QualityFilter::All => true,
-        }
+        };
+        admitted.then(|| number(p.value)).flatten()
     }
 }
 
@@ -70,67 +103,20 @@ impl QualityFilter {
 pub struct Window {
     /// Start of the window.
     pub start: i64,
-    /// Points the window used (0 for a filled window).
+    /// Points of the window that were used.
     pub count: u64,
     /// The aggregate, if the window has one.
     pub value: Option<f64>,
 }
 
 /// The numeric value of a point, if it has one.
-fn number(v: Value) -> Option<f64> {
+pub fn number(v: Value) -> Option<f64> {
     let x = match v {
         Value::F64(f) => f,
         Value::I64(i) => i as f64,
         Value::Bool(b) => b as u8 as f64,
     };
     (!x.is_nan()).then_some(x)
-}
-
-/// Running state of one window.
-#[derive(Default)]
-struct Acc {
-    count: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    first: f64,
-    last: f64,
-    // Welford's running mean and sum of squared deviations.
-    mean: f64,
-    m2: f64,
-}
-
-impl Acc {
-    fn push(&mut self, x: f64) {
-        if self.count == 0 {
-            (self.min, self.max, self.first) = (x, x, x);
-        }
-        self.count += 1;
-        self.sum += x;
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
-        self.last = x;
-        let d = x - self.mean;
-        self.mean += d / self.count as f64;
-        self.m2 += d * (x - self.mean);
-    }
-
-    fn value(&self, agg: Aggregate) -> Option<f64> {
-        if self.count == 0 {
-            return (agg == Aggregate::Count).then_some(0.0);
-        }
-        Some(match agg {
-            Aggregate::Count => self.count as f64,
-            Aggregate::Sum => self.sum,
-            Aggregate::Min => self.min,
-            Aggregate::Max => self.max,
-            Aggregate::Mean => self.sum / self.count as f64,
-            Aggregate::First => self.first,
-            Aggregate::Last => self.last,
-            Aggregate::Stddev if self.count < 2 => return None,
-            Aggregate::Stddev => (self.m2 / (self.count - 1) as f64).sqrt(),
-        })
-    }
 }
 
 /// The request.
@@ -144,7 +130,7 @@ pub struct WindowSpec {
     pub step: i64,
     /// What each window reports.
     pub aggregate: Aggregate,
-    /// What empty windows report.
+    /// What windows without a value report.
     pub fill: Fill,
     /// Which points are used.
     pub quality: QualityFilter,
@@ -159,110 +145,226 @@ impl WindowSpec {
         let span = (self.end as i128 - self.start as i128) as u128;
         Some(span.div_ceil(self.step as u128) as u64)
     }
+
+    /// Index of the window holding `ts`, which is in `[start, end)`.
+    #[inline]
+    pub fn index(&self, ts: i64) -> u64 {
+        ((ts as i128 - self.start as i128) / self.step as i128) as u64
+    }
+
+    /// Start of window `i`.
+    pub fn window_start(&self, i: u64) -> i64 {
+        (self.start as i128 + i as i128 * self.step as i128) as i64
+    }
+
+    /// End of window `i` (exclusive; the last one is cut at `end`).
+    pub fn window_end(&self, i: u64) -> i64 {
+        (self.start as i128 + (i as i128 + 1) * self.step as i128).min(self.end as i128) as i64
+    }
+}
+
+/// The used points just outside `[start, end)` that time-weighted and interpolated values
+/// depend on, as (timestamp, value).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Neighbours {
+    /// The last used point before `start`.
+    pub before: Option<(i64, f64)>,
+    /// The first used point at or after `end`.
+    pub after: Option<(i64, f64)>,
+}
+
+/// Builds the windows of one request from used points and summaries given in time order.
+pub struct WindowBuilder<'a> {
+    spec: &'a WindowSpec,
+    n: u64,
+    out: Vec<Window>,
+    /// The window being filled and its summary so far.
+    current: Option<(u64, Summary)>,
+    /// Windows below this index are in `out` (or skipped).
+    done: u64,
+    /// The last used point before the current window.
+    held: Option<(i64, f64)>,
+}
+
+impl<'a> WindowBuilder<'a> {
+    /// A builder for `spec`; `before` is the last used point before `spec.start`, needed
+    /// only when [`Aggregate::needs_neighbours`].
+    pub fn new(spec: &'a WindowSpec, before: Option<(i64, f64)>) -> WindowBuilder<'a> {
+        WindowBuilder {
+            spec,
+            n: spec.windows().unwrap_or(0),
+            out: Vec::new(),
+            current: None,
+            done: 0,
+            held: before,
+        }
+    }
+
+    /// Adds a used point in `[start, end)`, later than everything added before.
+    #[inline]
+    pub fn push(&mut self, ts: i64, x: f64) {
+        let k = self.spec.index(ts);
+        match &mut self.current {
+            Some((c, s)) if *c == k => s.push(ts, x),
+            _ => {
+                self.close_before(k, Some((ts, x)));
+                self.current = Some((k, Summary::of(ts, x)));
+            }
+        }
+    }
+
+    /// Adds the summary of used points that all lie in one window of `[start, end)`, later
+    /// than everything added before.
+    pub fn push_summary(&mut self, s: &Summary) {
+        if s.count == 0 {
+            return;
+        }
+        let k = self.spec.index(s.first.0);
+        match &mut self.current {
+            Some((c, cur)) if *c == k => cur.merge(s),
+            _ => {
+                self.close_before(k, Some(s.first));
+                self.current = Some((k, *s));
+            }
+        }
+    }
+
+    /// The windows, filled; `after` is the first used point at or after `spec.end`, needed
+    /// only for [`Aggregate::InterpolateLinear`].
+    pub fn finish(mut self, after: Option<(i64, f64)>) -> Vec<Window> {
+        self.close_before(self.n, after);
+        fill(self.out, self.spec)
+    }
+
+    /// Closes the current window and every empty one below window `k`; `next` is the first
+    /// used point at or after window `k`'s start.
+    fn close_before(&mut self, k: u64, next: Option<(i64, f64)>) {
+        let spec = self.spec;
+        if let Some((c, s)) = self.current.take() {
+            let w = self.close(c, &s, next);
+            self.out.push(w);
+            self.held = Some(s.last);
+            self.done = c + 1;
+        }
+        let keep_empty = spec.fill != Fill::None || spec.aggregate.holds_values();
+        if keep_empty {
+            for i in self.done..k {
+                let w = self.close(i, &Summary::EMPTY, next);
+                self.out.push(w);
+            }
+        }
+        self.done = k;
+    }
+
+    /// The window `i` with summary `s` of its points.
+    fn close(&self, i: u64, s: &Summary, next: Option<(i64, f64)>) -> Window {
+        let spec = self.spec;
+        let (a, b) = (spec.window_start(i), spec.window_end(i));
+        let held = self.held;
+        let has = s.count > 0;
+        let value = match spec.aggregate {
+            Aggregate::Count => Some(s.count as f64),
+            _ if !has && !spec.aggregate.holds_values() => None,
+            Aggregate::Sum => Some(s.sum),
+            Aggregate::Min => Some(s.min),
+            Aggregate::Max => Some(s.max),
+            Aggregate::Mean => Some(s.sum / s.count as f64),
+            Aggregate::First => Some(s.first.1),
+            Aggregate::Last => Some(s.last.1),
+            Aggregate::Stddev if s.count < 2 => None,
+            Aggregate::Stddev => Some((s.m2 / (s.count - 1) as f64).sqrt()),
+            Aggregate::TimeWeighted => time_weighted(a, b, held, has.then_some(s)),
+            Aggregate::InterpolatePrevious if has && s.first.0 == a => Some(s.first.1),
+            Aggregate::InterpolatePrevious => held.map(|h| h.1),
+            Aggregate::InterpolateLinear if has && s.first.0 == a => Some(s.first.1),
+            Aggregate::InterpolateLinear => {
+                let after = if has { Some(s.first) } else { next };
+                match (held, after) {
+                    (Some((t0, v0)), Some((t1, v1))) => {
+                        Some(v0 + (v1 - v0) * (span(t0, a) / span(t0, t1)))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        Window {
+            start: a,
+            count: s.count,
+            value,
+        }
+    }
+}
+
+/// The time-weighted average over `[a, b)` given the value held from before `a` and the
+/// summary of the window's own points.
+fn time_weighted(a: i64, b: i64, held: Option<(i64, f64)>, s: Option<&Summary>) -> Option<f64> {
+    let (integral, from) = match (held, s) {
+        (None, None) => return None,
+        (Some((_, h)), None) => return Some(h),
+        (Some((_, h)), Some(s)) => (h * span(a, s.first.0) + s.integral, a),
+        (None, Some(s)) => (s.integral, s.first.0),
+    };
+    let s = s.expect("matched above");
+    let integral = integral + s.last.1 * span(s.last.0, b);
+    Some(integral / span(from, b))
 }
 
 /// Aggregates `points` (sorted by time, one per timestamp) into the windows of `spec`.
-/// Points outside `[start, end)` are ignored. Answers with no window when `step < 1` or
-/// `end <= start`.
-pub fn aggregate_windows(points: &[Point], spec: &WindowSpec) -> Vec<Window> {
-    let Some(n) = spec.windows() else {
+/// Points outside `[start, end)` are ignored; `around` gives the used points just outside
+/// it (see [`Neighbours`]). Answers with no window when `step < 1` or `end <= start`.
+pub fn aggregate_windows(points: &[Point], around: Neighbours, spec: &WindowSpec) -> Vec<Window> {
+    if spec.windows().is_none() {
         return Vec::new();
-    };
+    }
     let first = points.partition_point(|p| p.ts < spec.start);
-    let mut used = points[first..]
-        .iter()
-        .take_while(|p| p.ts < spec.end)
-        .filter(|p| spec.quality.admits(p))
-        .filter_map(|p| number(p.value).map(|x| (p.ts, x)))
-        .peekable();
-    let mut raw: Vec<(i64, u64, Option<f64>)> = Vec::new();
-    let mut i = 0u64;
-    while i < n {
-        // Skip empty windows quickly: jump to the window of the next used point.
-        let Some(&(ts, _)) = used.peek() else {
-            break;
-        };
-        let k = ((ts as i128 - spec.start as i128) / spec.step as i128) as u64;
-        if spec.fill != Fill::None {
-            for empty in i..k {
-                raw.push((window_start(spec, empty), 0, None));
-            }
-        }
-        let ws = window_start(spec, k);
-        let we = (ws as i128 + spec.step as i128).min(spec.end as i128);
-        let mut acc = Acc::default();
-        while let Some(&(t, x)) = used.peek() {
-            if (t as i128) >= we {
-                break;
-            }
-            acc.push(x);
-            used.next();
-        }
-        raw.push((ws, acc.count, acc.value(spec.aggregate)));
-        i = k + 1;
-    }
-    if spec.fill != Fill::None {
-        for empty in i..n {
-            raw.push((window_start(spec, empty), 0, None));
+    let mut b = WindowBuilder::new(spec, around.before);
+    for p in points[first..].iter().take_while(|p| p.ts < spec.end) {
+        if let Some(x) = spec.quality.uses(p) {
+            b.push(p.ts, x);
         }
     }
-    fill(raw, spec)
+    b.finish(around.after)
 }
 
-fn window_start(spec: &WindowSpec, i: u64) -> i64 {
-    (spec.start as i128 + i as i128 * spec.step as i128) as i64
-}
-
-/// Applies the fill mode to windows in order (empty ones have count 0).
-fn fill(raw: Vec<(i64, u64, Option<f64>)>, spec: &WindowSpec) -> Vec<Window> {
-    let count_agg = spec.aggregate == Aggregate::Count;
-    let window = |(start, count, value): (i64, u64, Option<f64>)| Window {
-        start,
-        count,
-        value,
-    };
-    match spec.fill {
-        // A count of an empty window is 0, not missing.
-        _ if count_agg => raw
+/// Applies the fill mode to windows in order.
+pub(crate) fn fill(raw: Vec<Window>, spec: &WindowSpec) -> Vec<Window> {
+    if spec.aggregate == Aggregate::Count {
+        // A count of an empty window is 0, not missing; only `Fill::None` leaves it out.
+        return raw
             .into_iter()
-            .filter(|w| spec.fill != Fill::None || w.1 > 0)
-            .map(|(s, c, _)| window((s, c, Some(c as f64))))
-            .collect(),
-        Fill::None => raw.into_iter().filter(|w| w.1 > 0).map(window).collect(),
-        Fill::Null => raw.into_iter().map(window).collect(),
+            .filter(|w| spec.fill != Fill::None || w.count > 0)
+            .collect();
+    }
+    match spec.fill {
+        Fill::None => raw.into_iter().filter(|w| w.value.is_some()).collect(),
+        Fill::Null => raw,
         Fill::Previous => {
             let mut last = None;
             raw.into_iter()
-                .map(|(s, c, v)| {
-                    if c > 0 {
-                        last = v;
-                        window((s, c, v))
-                    } else {
-                        window((s, 0, last))
+                .map(|mut w| {
+                    match w.value {
+                        Some(v) => last = Some(v),
+                        None => w.value = last,
                     }
+                    w
                 })
                 .collect()
         }
         Fill::Linear => {
             let known: Vec<(i64, f64)> = raw
                 .iter()
-                .filter(|w| w.1 > 0)
-                .filter_map(|w| w.2.map(|v| (w.0, v)))
+                .filter_map(|w| w.value.map(|v| (w.start, v)))
                 .collect();
             raw.into_iter()
-                .map(|(s, c, v)| {
-                    if c > 0 {
-                        return window((s, c, v));
-                    }
-                    let after = known.partition_point(|k| k.0 < s);
-                    let value = match (after.checked_sub(1).map(|b| known[b]), known.get(after)) {
-                        (Some((t0, v0)), Some(&(t1, v1))) => {
-                            let f = (s as f64 - t0 as f64) / (t1 as f64 - t0 as f64);
-                            Some(v0 + (v1 - v0) * f)
+                .map(|mut w| {
+                    if w.value.is_none() {
+                        let after = known.partition_point(|k| k.0 < w.start);
+                        let before = after.checked_sub(1).map(|b| known[b]);
+                        if let (Some((t0, v0)), Some(&(t1, v1))) = (before, known.get(after)) {
+                            w.value = Some(v0 + (v1 - v0) * (span(t0, w.start) / span(t0, t1)));
                         }
-                        _ => None,
-                    };
-                    window((s, 0, value))
+                    }
+                    w
                 })
                 .collect()
         }

@@ -6,24 +6,39 @@
 //! index:        n_series u32 | (key | type u8 | n_chunks u32 | chunk entry (44 bytes)*)*
 //! footer (32):  index_offset u64 | index_len u64 | index_crc u32 | footer_crc u32 | magic
 //! chunk entry:  offset u64 | len u32 | count u32 | min_ts i64 | max_ts i64 | last_bits u64 | last_quality u32
+//!               | summary (version 2 on)
+//! summary:      flags u8 | [used u32 | first_ts i64 | last_ts i64 | first f64 | last f64]
+//!               | sum f64 | min f64 | max f64 | m2 f64 | integral f64
 //! ```
+//! Summary flags: bit 0 every point has good quality, bit 1 the chunk has good points that
+//! are numbers (the rest of the summary follows only then), bit 2 every point is good and a
+//! number (the bracketed fields are then implied: `count`, `min_ts`, `max_ts`, and the values
+//! of the first and last points, the last from `last_bits`, the first stored alone).
 
-use super::ChunkMeta;
+use super::{ChunkMeta, ChunkSummary};
 use crate::checksum::crc32;
 use crate::coding::{PutLe, Reader, Short};
+use crate::point::{Value, ValueType};
+use crate::query::summary::Summary;
+use crate::query::window::number;
 
 /// Magic bytes at the start and end of every segment file.
 pub const MAGIC: [u8; 8] = *b"LDSTSEG\0";
-/// The segment format version this build writes and the newest it reads.
-pub const VERSION: u32 = 1;
+/// The segment format version this build writes and the newest it reads. Version 1 (no
+/// chunk summaries) is still read.
+pub const VERSION: u32 = 2;
 /// Size of the file header.
 pub const HEADER_LEN: usize = 32;
 /// Size of the footer.
 pub const FOOTER_LEN: usize = 32;
 /// Size of a block header (len, crc).
 pub const BLOCK_HEADER_LEN: usize = 8;
-/// Size of one chunk entry in the index.
+/// Smallest size of one chunk entry in the index (version 1; version 2 adds the summary).
 pub const CHUNK_ENTRY_LEN: usize = 44;
+
+const ALL_GOOD: u8 = 1;
+const HAS_GOOD: u8 = 2;
+const ALL_USED: u8 = 4;
 
 /// The 32-byte header of segment `seq`.
 pub fn header(seq: u64) -> Vec<u8> {
@@ -100,7 +115,7 @@ impl Footer {
     }
 }
 
-/// Appends one chunk entry.
+/// Appends one chunk entry (version 2).
 pub fn put_chunk_entry(out: &mut Vec<u8>, m: &ChunkMeta) {
     out.put_u64(m.offset);
     out.put_u32(m.len);
@@ -109,11 +124,51 @@ pub fn put_chunk_entry(out: &mut Vec<u8>, m: &ChunkMeta) {
     out.put_i64(m.max_ts);
     out.put_u64(m.last_bits);
     out.put_u32(m.last_quality);
+    let Some(cs) = m.summary.filter(|cs| cs.good.count > 0) else {
+        let all_good = m.summary.is_some_and(|cs| cs.all_good);
+        out.put_u8(if all_good { ALL_GOOD } else { 0 });
+        return;
+    };
+    let s = &cs.good;
+    let all_used = s.count == m.count as u64;
+    let flags =
+        HAS_GOOD | if cs.all_good { ALL_GOOD } else { 0 } | if all_used { ALL_USED } else { 0 };
+    out.put_u8(flags);
+    if all_used {
+        out.put_u64(s.first.1.to_bits());
+    } else {
+        out.put_u32(s.count as u32);
+        out.put_i64(s.first.0);
+        out.put_i64(s.last.0);
+        out.put_u64(s.first.1.to_bits());
+        out.put_u64(s.last.1.to_bits());
+    }
+    for x in [s.sum, s.min, s.max, s.m2, s.integral] {
+        out.put_u64(x.to_bits());
+    }
 }
 
-/// Reads one chunk entry.
-pub fn get_chunk_entry(r: &mut Reader<'_>) -> Result<ChunkMeta, Short> {
-    Ok(ChunkMeta {
+/// Why a chunk entry cannot be read.
+pub enum EntryError {
+    /// The index ends inside it.
+    Short,
+    /// Its fields contradict one another.
+    Inconsistent,
+}
+
+impl From<Short> for EntryError {
+    fn from(_: Short) -> Self {
+        EntryError::Short
+    }
+}
+
+/// Reads one chunk entry of a segment of format `version`, whose series has type `vt`.
+pub fn get_chunk_entry(
+    r: &mut Reader<'_>,
+    version: u32,
+    vt: ValueType,
+) -> Result<ChunkMeta, EntryError> {
+    let mut m = ChunkMeta {
         offset: r.u64()?,
         len: r.u32()?,
         count: r.u32()?,
@@ -121,5 +176,50 @@ pub fn get_chunk_entry(r: &mut Reader<'_>) -> Result<ChunkMeta, Short> {
         max_ts: r.i64()?,
         last_bits: r.u64()?,
         last_quality: r.u32()?,
-    })
+        summary: None,
+    };
+    if version >= 2 {
+        m.summary = Some(get_summary(r, &m, vt)?);
+    }
+    Ok(m)
+}
+
+fn get_summary(
+    r: &mut Reader<'_>,
+    m: &ChunkMeta,
+    vt: ValueType,
+) -> Result<ChunkSummary, EntryError> {
+    let flags = r.u8()?;
+    if flags & !(ALL_GOOD | HAS_GOOD | ALL_USED) != 0 {
+        return Err(EntryError::Inconsistent);
+    }
+    let all_good = flags & ALL_GOOD != 0;
+    if flags & HAS_GOOD == 0 {
+        if flags & ALL_USED != 0 {
+            return Err(EntryError::Inconsistent);
+        }
+        return Ok(ChunkSummary {
+            good: Summary::EMPTY,
+            all_good,
+        });
+    }
+    let f = |r: &mut Reader<'_>| r.u64().map(f64::from_bits);
+    let mut s = Summary::EMPTY;
+    if flags & ALL_USED != 0 {
+        let last = number(Value::from_bits(vt, m.last_bits)).ok_or(EntryError::Inconsistent)?;
+        s.count = m.count as u64;
+        s.first = (m.min_ts, f(r)?);
+        s.last = (m.max_ts, last);
+    } else {
+        s.count = r.u32()? as u64;
+        let (first_ts, last_ts) = (r.i64()?, r.i64()?);
+        s.first = (first_ts, f(r)?);
+        s.last = (last_ts, f(r)?);
+        let inside = m.min_ts <= first_ts && first_ts <= last_ts && last_ts <= m.max_ts;
+        if s.count == 0 || s.count > m.count as u64 || !inside {
+            return Err(EntryError::Inconsistent);
+        }
+    }
+    (s.sum, s.min, s.max, s.m2, s.integral) = (f(r)?, f(r)?, f(r)?, f(r)?, f(r)?);
+    Ok(ChunkSummary { good: s, all_good })
 }

@@ -10,6 +10,10 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+use crate::point::Point;
+use crate::query::summary::Summary;
+use crate::query::window::QualityFilter;
+
 /// Name of the segment folder inside the data folder.
 pub const SEGMENT_DIR: &str = "segments";
 
@@ -27,8 +31,38 @@ pub fn parse_file_name(name: &str) -> Option<u64> {
     stem.parse().ok()
 }
 
+/// What a segment's index says of a chunk's points without decoding them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChunkSummary {
+    /// The summary of the points of good quality that are numbers (NaN is not).
+    pub good: Summary,
+    /// Every point has good quality: `good` then also answers requests that admit
+    /// uncertain or bad points.
+    pub all_good: bool,
+}
+
+impl ChunkSummary {
+    /// The summary of `points` (sorted, one per timestamp).
+    pub fn of(points: &[Point]) -> ChunkSummary {
+        let mut good = Summary::EMPTY;
+        let mut all_good = true;
+        for p in points {
+            all_good &= p.quality.is_good();
+            if let Some(x) = QualityFilter::Good.uses(p) {
+                good.push(p.ts, x);
+            }
+        }
+        ChunkSummary { good, all_good }
+    }
+
+    /// The summary that answers requests with filter `q`, if this one does.
+    pub fn for_filter(&self, q: QualityFilter) -> Option<&Summary> {
+        (q == QualityFilter::Good || self.all_good).then_some(&self.good)
+    }
+}
+
 /// Index entry of one chunk in a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChunkMeta {
     /// Offset of the chunk's block (its 8-byte block header) in the file.
     pub offset: u64,
@@ -44,4 +78,6 @@ pub struct ChunkMeta {
     pub last_bits: u64,
     /// Quality of the last point.
     pub last_quality: u32,
+    /// Aggregates of the chunk's points; absent in segments of format version 1.
+    pub summary: Option<ChunkSummary>,
 }

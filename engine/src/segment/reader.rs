@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use super::format::{
-    get_chunk_entry, parse_header, Footer, BLOCK_HEADER_LEN, CHUNK_ENTRY_LEN, FOOTER_LEN,
-    HEADER_LEN, VERSION,
+    get_chunk_entry, parse_header, EntryError, Footer, BLOCK_HEADER_LEN, CHUNK_ENTRY_LEN,
+    FOOTER_LEN, HEADER_LEN, VERSION,
 };
 use super::ChunkMeta;
 use crate::checksum::crc32;
@@ -80,7 +80,7 @@ impl Segment {
         if crc32(index_bytes) != footer.index_crc {
             return Err(bad(at, "segment index checksum mismatch"));
         }
-        let index = parse_index(index_bytes, at as u64)
+        let index = parse_index(index_bytes, at as u64, version)
             .map_err(|(off, what)| Error::corrupt(path, off, what))?;
         Ok(Segment {
             path: path.to_path_buf(),
@@ -141,6 +141,7 @@ impl Segment {
 fn parse_index(
     buf: &[u8],
     base: u64,
+    version: u32,
 ) -> std::result::Result<HashMap<SeriesKey, SeriesIndex>, (u64, String)> {
     let mut r = Reader::new(buf);
     let at = |r: &Reader<'_>| base + r.position() as u64;
@@ -162,7 +163,13 @@ fn parse_index(
         let mut prev_max: Option<i64> = None;
         for _ in 0..nc {
             let entry_at = at(&r);
-            let m = get_chunk_entry(&mut r).map_err(|_| short(&r))?;
+            let m = match get_chunk_entry(&mut r, version, value_type) {
+                Ok(m) => m,
+                Err(EntryError::Short) => return Err(short(&r)),
+                Err(EntryError::Inconsistent) => {
+                    return Err((entry_at, format!("chunk summary of {key} is inconsistent")))
+                }
+            };
             let in_blocks = m.offset >= HEADER_LEN as u64
                 && m.offset + BLOCK_HEADER_LEN as u64 + m.len as u64 <= base;
             if !in_blocks

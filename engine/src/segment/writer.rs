@@ -63,6 +63,7 @@ pub fn write_segment(dir: &Path, seq: u64, series: &[SeriesChunks<'_>]) -> Resul
                 max_ts: c.max_ts,
                 last_bits: c.last.value.to_bits(),
                 last_quality: c.last.quality.0,
+                summary: c.summary,
             };
             put_chunk_entry(&mut index, &meta);
             offset += (BLOCK_HEADER_LEN + c.bytes.len()) as u64;

@@ -162,6 +162,12 @@ impl HiddenRanges {
         i > 0 && last < self.0[i - 1].1
     }
 
+    /// True when some timestamp in `first..=last` is hidden.
+    pub fn overlaps(&self, first: i64, last: i64) -> bool {
+        let i = self.0.partition_point(|&(_, e)| e <= first);
+        self.0.get(i).is_some_and(|&(s, _)| s <= last)
+    }
+
     /// Removes the hidden points from `points`.
     pub fn filter(&self, points: &mut Vec<crate::point::Point>) {
         if !self.is_empty() {
@@ -225,6 +231,15 @@ mod tests {
         assert!(h.covers(5, 11));
         assert!(!h.covers(3, 5));
         assert!(!h.covers(-5, 1));
+        for (first, last, hit) in [
+            (4, 4, false),
+            (4, 5, true),
+            (-9, 0, true),
+            (12, 19, false),
+            (11, 30, true),
+        ] {
+            assert_eq!(h.overlaps(first, last), hit, "{first}..={last}");
+        }
         let full = HiddenRanges::new([(i64::MIN, i64::MAX)]);
         assert!(full.contains(i64::MIN) && !full.contains(i64::MAX));
     }

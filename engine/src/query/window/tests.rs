@@ -1,46 +1,11 @@
 use super::*;
 use crate::point::Quality;
+use crate::query::reference::{around, naive};
 use proptest::prelude::*;
 
-/// The obvious way: every window filters every point.
-fn naive(points: &[Point], spec: &WindowSpec) -> Vec<Window> {
-    let Some(n) = spec.windows() else {
-        return Vec::new();
-    };
-    let mut raw = Vec::new();
-    for i in 0..n {
-        let ws = spec.start as i128 + i as i128 * spec.step as i128;
-        let we = (ws + spec.step as i128).min(spec.end as i128);
-        let xs: Vec<f64> = points
-            .iter()
-            .filter(|p| (p.ts as i128) >= ws && (p.ts as i128) < we)
-            .filter(|p| spec.quality.admits(p))
-            .filter_map(|p| number(p.value))
-            .collect();
-        let c = xs.len() as u64;
-        let value = if xs.is_empty() {
-            None
-        } else {
-            let sum: f64 = xs.iter().sum();
-            let mean = sum / c as f64;
-            match spec.aggregate {
-                Aggregate::Count => Some(c as f64),
-                Aggregate::Sum => Some(sum),
-                Aggregate::Min => xs.iter().copied().reduce(f64::min),
-                Aggregate::Max => xs.iter().copied().reduce(f64::max),
-                Aggregate::Mean => Some(mean),
-                Aggregate::First => xs.first().copied(),
-                Aggregate::Last => xs.last().copied(),
-                Aggregate::Stddev if c < 2 => None,
-                Aggregate::Stddev => Some(
-                    (xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (c - 1) as f64)
-                        .sqrt(),
-                ),
-            }
-        };
-        raw.push((ws as i64, c, value));
-    }
-    fill(raw, spec)
+/// Windows of `spec` over `points` through the builder, neighbours found as the engine does.
+fn windows(points: &[Point], spec: &WindowSpec) -> Vec<Window> {
+    aggregate_windows(points, around(points, spec), spec)
 }
 
 fn close(a: Option<f64>, b: Option<f64>) -> bool {
@@ -76,11 +41,11 @@ fn hourly_means_with_gaps_and_every_fill() {
     let s = |fill| spec(0, 50, 10, Aggregate::Mean, fill);
     let values = |w: Vec<Window>| w.iter().map(|w| (w.start, w.value)).collect::<Vec<_>>();
     assert_eq!(
-        values(aggregate_windows(&pts, &s(Fill::None))),
+        values(windows(&pts, &s(Fill::None))),
         vec![(0, Some(4.5)), (30, Some(34.5))]
     );
     assert_eq!(
-        values(aggregate_windows(&pts, &s(Fill::Null))),
+        values(windows(&pts, &s(Fill::Null))),
         vec![
             (0, Some(4.5)),
             (10, None),
@@ -90,7 +55,7 @@ fn hourly_means_with_gaps_and_every_fill() {
         ]
     );
     assert_eq!(
-        values(aggregate_windows(&pts, &s(Fill::Previous))),
+        values(windows(&pts, &s(Fill::Previous))),
         vec![
             (0, Some(4.5)),
             (10, Some(4.5)),
@@ -100,7 +65,7 @@ fn hourly_means_with_gaps_and_every_fill() {
         ]
     );
     assert_eq!(
-        values(aggregate_windows(&pts, &s(Fill::Linear))),
+        values(windows(&pts, &s(Fill::Linear))),
         vec![
             (0, Some(4.5)),
             (10, Some(14.5)),
@@ -109,7 +74,7 @@ fn hourly_means_with_gaps_and_every_fill() {
             (40, None)
         ]
     );
-    let counts = aggregate_windows(&pts, &spec(0, 50, 10, Aggregate::Count, Fill::Null));
+    let counts = windows(&pts, &spec(0, 50, 10, Aggregate::Count, Fill::Null));
     assert_eq!(
         counts.iter().map(|w| w.value).collect::<Vec<_>>(),
         vec![Some(10.0), Some(0.0), Some(0.0), Some(10.0), Some(0.0)]
@@ -126,21 +91,21 @@ fn bad_quality_and_nan_readings_are_not_used() {
         Point::new(4, Value::I64(5)),
     ];
     let mut s = spec(0, 10, 10, Aggregate::Sum, Fill::None);
-    let w = aggregate_windows(&pts, &s);
+    let w = windows(&pts, &s);
     assert_eq!((w[0].count, w[0].value), (2, Some(6.0)));
     s.quality = QualityFilter::GoodOrUncertain;
-    assert_eq!(aggregate_windows(&pts, &s)[0].value, Some(9.0));
+    assert_eq!(windows(&pts, &s)[0].value, Some(9.0));
     s.quality = QualityFilter::All;
-    assert_eq!(aggregate_windows(&pts, &s)[0].value, Some(109.0));
+    assert_eq!(windows(&pts, &s)[0].value, Some(109.0));
 }
 
 #[test]
 fn empty_and_invalid_requests_have_no_windows() {
     let pts = [Point::new(5, Value::F64(1.0))];
-    assert!(aggregate_windows(&pts, &spec(0, 10, 0, Aggregate::Sum, Fill::Null)).is_empty());
-    assert!(aggregate_windows(&pts, &spec(10, 10, 1, Aggregate::Sum, Fill::Null)).is_empty());
+    assert!(windows(&pts, &spec(0, 10, 0, Aggregate::Sum, Fill::Null)).is_empty());
+    assert!(windows(&pts, &spec(10, 10, 1, Aggregate::Sum, Fill::Null)).is_empty());
     // The extremes of i64 do not overflow.
-    let w = aggregate_windows(
+    let w = windows(
         &pts,
         &spec(i64::MIN, i64::MAX, i64::MAX, Aggregate::Last, Fill::Null),
     );
@@ -148,7 +113,60 @@ fn empty_and_invalid_requests_have_no_windows() {
     assert_eq!(w[1].value, Some(1.0));
 }
 
-const AGGS: [Aggregate; 8] = [
+#[test]
+fn time_weighted_and_interpolated_values_hold_each_reading() {
+    // 10 held over [0, 4), 20 over [4, 10), 30 from 10 on; one value before the range.
+    let pts = [
+        Point::new(-5, Value::F64(10.0)),
+        Point::new(4, Value::F64(20.0)),
+        Point::new(10, Value::F64(30.0)),
+        Point::new(25, Value::F64(0.0)),
+    ];
+    let run = |agg| {
+        windows(&pts, &spec(0, 20, 5, agg, Fill::None))
+            .iter()
+            .map(|w| (w.start, w.count, w.value))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        run(Aggregate::TimeWeighted),
+        vec![
+            (0, 1, Some((10.0 * 4.0 + 20.0) / 5.0)),
+            (5, 0, Some(20.0)),
+            (10, 1, Some(30.0)),
+            (15, 0, Some(30.0)),
+        ]
+    );
+    assert_eq!(
+        run(Aggregate::InterpolatePrevious)
+            .iter()
+            .map(|w| w.2)
+            .collect::<Vec<_>>(),
+        vec![Some(10.0), Some(20.0), Some(30.0), Some(30.0)]
+    );
+    // At 0: between (-5, 10) and (4, 20); at 15: between (10, 30) and (25, 0), which lies
+    // after the range.
+    let linear = run(Aggregate::InterpolateLinear);
+    assert_eq!(linear[0].2, Some(10.0 + 10.0 * 5.0 / 9.0));
+    assert_eq!(linear[2].2, Some(30.0));
+    assert_eq!(linear[3].2, Some(30.0 - 30.0 * 5.0 / 15.0));
+    // Without the point before the range, the first window is known only from 4 on.
+    let later = windows(
+        &pts[1..],
+        &spec(0, 5, 5, Aggregate::TimeWeighted, Fill::None),
+    );
+    assert_eq!(later[0].value, Some(20.0));
+    let none = windows(
+        &pts[1..],
+        &spec(0, 4, 2, Aggregate::InterpolateLinear, Fill::Null),
+    );
+    assert_eq!(
+        none.iter().map(|w| w.value).collect::<Vec<_>>(),
+        vec![None, None]
+    );
+}
+
+const AGGS: [Aggregate; 11] = [
     Aggregate::Count,
     Aggregate::Sum,
     Aggregate::Min,
@@ -157,6 +175,9 @@ const AGGS: [Aggregate; 8] = [
     Aggregate::First,
     Aggregate::Last,
     Aggregate::Stddev,
+    Aggregate::TimeWeighted,
+    Aggregate::InterpolatePrevious,
+    Aggregate::InterpolateLinear,
 ];
 const FILLS: [Fill; 4] = [Fill::None, Fill::Null, Fill::Previous, Fill::Linear];
 
@@ -173,14 +194,14 @@ proptest! {
         start in -600i64..100,
         len in 0i64..1200,
         step in 1i64..200,
-        agg in 0usize..8,
+        agg in 0usize..11,
         fill in 0usize..4,
         quality in 0usize..3,
     ) {
         let pts: Vec<Point> = raw.iter().map(|(&t, &(v, q))| Point::with_quality(t, v, q)).collect();
         let mut s = spec(start, start + len, step, AGGS[agg], FILLS[fill]);
         s.quality = [QualityFilter::Good, QualityFilter::GoodOrUncertain, QualityFilter::All][quality];
-        let got = aggregate_windows(&pts, &s);
+        let got = windows(&pts, &s);
         let want = naive(&pts, &s);
         prop_assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(&want) {
