@@ -203,6 +203,19 @@ impl Engine {
         out
     }
 
+    /// The keys of the series `selector` selects, sorted.
+    pub fn select(&self, selector: &crate::select::Selector) -> Vec<SeriesKey> {
+        let catalog = self.inner.catalog.read();
+        let mut out: Vec<SeriesKey> = catalog
+            .iter()
+            .filter(|e| selector.matches(&e.key))
+            .map(|e| e.key.clone())
+            .collect();
+        drop(catalog);
+        out.sort();
+        out
+    }
+
     /// Counters and sizes.
     pub fn stats(&self) -> Stats {
         let i = &self.inner;
