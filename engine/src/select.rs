@@ -131,7 +131,10 @@ mod tests {
         let k = key("temperature", &[("site", "p1"), ("asset", "a0003")]);
         let sel = |name, labels: Vec<(&str, Matcher)>| Selector {
             name,
-            labels: labels.into_iter().map(|(l, m)| (l.to_string(), m)).collect(),
+            labels: labels
+                .into_iter()
+                .map(|(l, m)| (l.to_string(), m))
+                .collect(),
         };
         let eq = |v: &str| Matcher::Equal(v.into());
         let re = |v: &str| Matcher::Matches(Pattern::new(v).unwrap());
@@ -142,13 +145,29 @@ mod tests {
         assert!(!sel(re("temp"), vec![]).matches(&k));
         assert!(sel(Matcher::Matches(Pattern::glob("temp*").unwrap()), vec![]).matches(&k));
         assert!(!sel(Matcher::Matches(Pattern::glob("t?mp").unwrap()), vec![]).matches(&k));
-        assert!(sel(Matcher::Matches(Pattern::glob("t?mperature").unwrap()), vec![]).matches(&k));
+        assert!(sel(
+            Matcher::Matches(Pattern::glob("t?mperature").unwrap()),
+            vec![]
+        )
+        .matches(&k));
         // A glob's other characters are literal.
-        assert!(!sel(Matcher::Matches(Pattern::glob("temp.rature").unwrap()), vec![]).matches(&k));
+        assert!(!sel(
+            Matcher::Matches(Pattern::glob("temp.rature").unwrap()),
+            vec![]
+        )
+        .matches(&k));
         // Missing labels read as empty.
         assert!(sel(eq("temperature"), vec![("unit", eq(""))]).matches(&k));
-        assert!(!sel(eq("temperature"), vec![("site", Matcher::NotEqual("p1".into()))]).matches(&k));
-        assert!(sel(eq("temperature"), vec![("site", Matcher::NotMatches(Pattern::new("p[2-9]").unwrap()))]).matches(&k));
+        assert!(!sel(
+            eq("temperature"),
+            vec![("site", Matcher::NotEqual("p1".into()))]
+        )
+        .matches(&k));
+        assert!(sel(
+            eq("temperature"),
+            vec![("site", Matcher::NotMatches(Pattern::new("p[2-9]").unwrap()))]
+        )
+        .matches(&k));
     }
 
     #[test]

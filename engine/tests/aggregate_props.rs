@@ -156,6 +156,17 @@ proptest! {
             let want = naive(&all, spec);
             same(&e.aggregate_by(&key(s), spec, AggregatePath::Fastest).unwrap(), &want)?;
             same(&e.aggregate_by(&key(s), spec, AggregatePath::Raw).unwrap(), &want)?;
+            // Window summaries (what merging several series uses) agree with count, sum,
+            // min and max of the windows with points.
+            let sums = e.window_summaries(&key(s), spec, AggregatePath::Fastest).unwrap();
+            let of = |aggregate| naive(&all, &WindowSpec { aggregate, fill: Fill::None, ..*spec });
+            let (counts, totals, mins, maxes) = (of(Aggregate::Count), of(Aggregate::Sum), of(Aggregate::Min), of(Aggregate::Max));
+            prop_assert_eq!(sums.len(), counts.len());
+            for (i, (start, sum)) in sums.iter().enumerate() {
+                prop_assert_eq!((*start, sum.count), (counts[i].start, counts[i].count));
+                prop_assert!(close(Some(sum.sum), totals[i].value));
+                prop_assert_eq!((Some(sum.min), Some(sum.max)), (mins[i].value, maxes[i].value));
+            }
         }
     }
 }

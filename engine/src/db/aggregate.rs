@@ -8,6 +8,7 @@ use super::read::Snapshot;
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::point::Point;
+use crate::query::summary::Summary;
 use crate::query::window::{Aggregate, Neighbours, Window, WindowBuilder, WindowSpec};
 use crate::segment::ChunkMeta;
 use crate::series::SeriesKey;
@@ -47,6 +48,32 @@ impl Engine {
         } else {
             Neighbours::default()
         };
+        let b = self.feed(key, spec, path, WindowBuilder::new(spec, around.before))?;
+        Ok(b.finish(around.after))
+    }
+
+    /// The start and [`Summary`] of each window of `spec` that has used points, in time
+    /// order: what callers merging windows of several series need (`spec.aggregate` and
+    /// `spec.fill` do not matter here). Errors as [`Engine::aggregate`].
+    pub fn window_summaries(
+        &self,
+        key: &SeriesKey,
+        spec: &WindowSpec,
+        path: AggregatePath,
+    ) -> Result<Vec<(i64, Summary)>> {
+        check(spec)?;
+        let b = self.feed(key, spec, path, WindowBuilder::summaries(spec))?;
+        Ok(b.finish_summaries())
+    }
+
+    /// Feeds `b` with the used points and chunk summaries of `key` in `spec`'s range.
+    fn feed<'a>(
+        &self,
+        key: &SeriesKey,
+        spec: &WindowSpec,
+        path: AggregatePath,
+        mut b: WindowBuilder<'a>,
+    ) -> Result<WindowBuilder<'a>> {
         let snap = self.snapshot(key, spec.start, spec.end)?;
         let summarised = match path {
             AggregatePath::Fastest => summarisable(&snap, key, spec),
@@ -58,7 +85,6 @@ impl Engine {
                 .is_ok()
         };
         let points = snap.read(key, spec.start, spec.end, &skip)?;
-        let mut b = WindowBuilder::new(spec, around.before);
         let mut at = 0;
         let mut feed = |b: &mut WindowBuilder<'_>, until: i64| {
             while let Some(p) = points.get(at).filter(|p| p.ts < until) {
@@ -84,7 +110,7 @@ impl Engine {
             summarised.len() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        Ok(b.finish(around.after))
+        Ok(b)
     }
 
     /// The last used point before `spec.start` and the first at or after `spec.end`,

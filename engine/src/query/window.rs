@@ -184,6 +184,8 @@ pub struct WindowBuilder<'a> {
     done: u64,
     /// The last used point before the current window.
     held: Option<(i64, f64)>,
+    /// When set, windows with points are kept as summaries instead of values.
+    summaries: Option<Vec<(i64, Summary)>>,
 }
 
 impl<'a> WindowBuilder<'a> {
@@ -197,7 +199,27 @@ impl<'a> WindowBuilder<'a> {
             current: None,
             done: 0,
             held: before,
+            summaries: None,
         }
+    }
+
+    /// A builder that keeps the summary of each window with points instead of its value,
+    /// for callers that merge windows of several series (fill and neighbours do not apply).
+    pub fn summaries(spec: &'a WindowSpec) -> WindowBuilder<'a> {
+        let mut b = WindowBuilder::new(spec, None);
+        b.summaries = Some(Vec::new());
+        b
+    }
+
+    /// The start and summary of each window with points, in time order (for a builder made
+    /// by [`WindowBuilder::summaries`]; empty otherwise).
+    pub fn finish_summaries(mut self) -> Vec<(i64, Summary)> {
+        if let Some((c, s)) = self.current.take() {
+            if let Some(out) = &mut self.summaries {
+                out.push((self.spec.window_start(c), s));
+            }
+        }
+        self.summaries.unwrap_or_default()
     }
 
     /// Adds a used point in `[start, end)`, later than everything added before.
@@ -240,6 +262,12 @@ impl<'a> WindowBuilder<'a> {
     /// used point at or after window `k`'s start.
     fn close_before(&mut self, k: u64, next: Option<(i64, f64)>) {
         let spec = self.spec;
+        if let Some(out) = &mut self.summaries {
+            if let Some((c, s)) = self.current.take() {
+                out.push((spec.window_start(c), s));
+            }
+            return;
+        }
         if let Some((c, s)) = self.current.take() {
             let w = self.close(c, &s, next);
             self.out.push(w);
