@@ -37,6 +37,10 @@ pub struct Options {
     /// older than this by the wall clock and that makes it an eighth smaller or more; such
     /// data is read rarely, and each read pays a decompression. `None`: never.
     pub cold_after: Option<Duration>,
+    /// Length of a time partition of raw points: each segment file holds one partition, so
+    /// that retention drops whole files. Partitions are aligned to multiples of it since
+    /// the Unix epoch. Changing it later is safe (each file records its own range).
+    pub partition: Duration,
 }
 
 impl Default for Options {
@@ -50,6 +54,7 @@ impl Default for Options {
             wal_flush_bytes: 256 << 20,
             flush_on_close: true,
             cold_after: Some(Duration::from_secs(7 * 24 * 3600)),
+            partition: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -68,6 +73,7 @@ impl Options {
             max_points: self.chunk_max_points,
             max_bytes: self.chunk_max_bytes,
             cold_before,
+            partition: nanos(self.partition).max(1),
         }
     }
 }

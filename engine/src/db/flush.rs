@@ -11,6 +11,7 @@
 //! which includes every record of those files. A crash before the rename leaves the old file
 //! and the WAL; replaying a delete again is harmless (see `open.rs`).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use crate::fsutil::sync_dir;
 use crate::metadata::file as metadata_file;
 use crate::segment::reader::Segment;
 use crate::segment::writer::{write_segment, SeriesChunks};
+use crate::segment::{partition, SegmentInfo, RAW};
 use crate::tombstone::file as tombstone_file;
 use crate::version::{Frozen, Version};
 use crate::wal;
@@ -97,9 +99,8 @@ fn write_frozen(
     side_files: &mut SideFiles,
 ) -> Result<()> {
     let limits = inner.chunk_limits();
-    let seg = if frozen.memtable.is_empty() {
-        None
-    } else {
+    let mut segs = Vec::new();
+    if !frozen.memtable.is_empty() {
         let catalog = inner.catalog.read();
         let mut series = Vec::new();
         for (id, head) in frozen.memtable.iter() {
@@ -113,22 +114,35 @@ fn write_frozen(
         }
         drop(catalog);
         series.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-        let input: Vec<SeriesChunks<'_>> = series
-            .iter()
-            .map(|(e, chunks)| SeriesChunks {
-                key: &e.key,
-                value_type: e.value_type,
-                chunks: chunks.clone(),
-            })
-            .collect();
+        // One file per time partition, each with the series in key order.
+        let mut parts: BTreeMap<i64, Vec<SeriesChunks<'_>>> = BTreeMap::new();
+        for (e, chunks) in &series {
+            for c in chunks {
+                let (first, _) = partition(c.min_ts, limits.partition);
+                let files = parts.entry(first).or_default();
+                match files.last_mut() {
+                    Some(s) if s.key == &e.key => s.chunks.push(c.clone()),
+                    _ => files.push(SeriesChunks {
+                        key: &e.key,
+                        value_type: e.value_type,
+                        chunks: vec![c.clone()],
+                    }),
+                }
+            }
+        }
         let seq = frozen.segment_seq;
-        let path = write_segment(&inner.segment_dir, seq, &input)?;
-        Some(Arc::new(Segment::open(&path, seq)?))
-    };
+        for (first, input) in parts {
+            let (first, last) = partition(first, limits.partition);
+            let info = SegmentInfo::flushed(seq, RAW, first, last);
+            let id = inner.next_file_id.fetch_add(1, Ordering::Relaxed);
+            let path = write_segment(&inner.segment_dir, id, &info, &input)?;
+            segs.push(Arc::new(Segment::open(&path, id)?));
+        }
+    }
     {
         let mut version = inner.version.write();
         let mut next = Version::clone(&version);
-        next.segments.extend(seg);
+        next.segments.extend(segs);
         next.frozen.retain(|f| !Arc::ptr_eq(f, frozen));
         *version = Arc::new(next);
     }

@@ -65,6 +65,8 @@ pub(crate) struct Inner {
     flush_cv: Condvar,
     /// The sequence number the next frozen memtable's segment gets.
     next_segment_seq: AtomicU64,
+    /// Number of the next segment file written (names only; see `SegmentInfo`).
+    next_file_id: AtomicU64,
     /// Bumped by every applied metadata update; tells the flusher to rewrite the file.
     metadata_changes: AtomicU64,
     stats: Counters,

@@ -61,9 +61,12 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
     // A tombstone may name the number of a segment that a crash kept from being written;
     // a later segment must not reuse it, or the tombstone would hide newer points.
     let next_segment_seq = segments
-        .last()
-        .map_or(1, |s| s.seq() + 1)
+        .iter()
+        .map(|s| s.seq() + 1)
+        .max()
+        .unwrap_or(1)
         .max(tombstones.max_segment_seq() + 1);
+    let next_file_id = segments.iter().map(|s| s.id() + 1).max().unwrap_or(1);
     let side_files = SideFiles {
         tombstone_changes: tombstones.changes(),
         metadata_changes: 0,
@@ -123,6 +126,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
         flush_wanted: Mutex::new(FlushSignal::default()),
         flush_cv: Condvar::new(),
         next_segment_seq: AtomicU64::new(next_segment_seq),
+        next_file_id: AtomicU64::new(next_file_id),
         // Metadata replayed from the WAL is not in the metadata file yet.
         metadata_changes: AtomicU64::new(metadata_records),
         stats: Counters::default(),
@@ -153,7 +157,7 @@ fn open_segments(
     catalog: &mut Catalog,
     tombstones: &Tombstones,
 ) -> Result<Vec<Arc<Segment>>> {
-    let mut seqs = Vec::new();
+    let mut ids = Vec::new();
     let mut removed_tmp = false;
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
         let entry = entry.map_err(|e| Error::io("list", dir, e))?;
@@ -163,8 +167,8 @@ fn open_segments(
             tracing::info!(file = %entry.path().display(), "removing unfinished segment left by a crash");
             std::fs::remove_file(entry.path()).map_err(|e| Error::io("remove", entry.path(), e))?;
             removed_tmp = true;
-        } else if let Some(seq) = segment::parse_file_name(&name) {
-            seqs.push(seq);
+        } else if let Some(id) = segment::parse_file_name(&name) {
+            ids.push(id);
         } else {
             tracing::warn!(file = %entry.path().display(), "ignoring unexpected file in segment folder");
         }
@@ -172,19 +176,20 @@ fn open_segments(
     if removed_tmp {
         sync_dir(dir)?;
     }
-    seqs.sort_unstable();
-    let mut segments = Vec::with_capacity(seqs.len());
-    for seq in seqs {
-        let path = segment::file_path(dir, seq);
-        let seg = Arc::new(Segment::open(&path, seq)?);
+    let mut segments = Vec::with_capacity(ids.len());
+    for id in ids {
+        segments.push(Arc::new(Segment::open(&segment::file_path(dir, id), id)?));
+    }
+    // Oldest first: a later file wins on equal timestamps.
+    segments.sort_by_key(|s| (s.seq(), s.info().generation, s.id()));
+    for seg in &segments {
         for (key, si) in seg.series() {
-            let entry = register(catalog, key, si.value_type, &path)?;
-            let hidden = tombstones.hidden(key, seq);
+            let entry = register(catalog, key, si.value_type, seg.path())?;
+            let hidden = tombstones.hidden(key, seg.seq());
             if let Some(p) = newest_in_segment(&seg, key, &hidden)? {
                 entry.offer_latest(p);
             }
         }
-        segments.push(seg);
     }
     Ok(segments)
 }

@@ -22,6 +22,9 @@ pub struct ChunkLimits {
     /// A flush offers chunks whose newest point is older than this to the cold encoding
     /// (`i64::MIN`: none).
     pub cold_before: i64,
+    /// Length of a time partition in nanoseconds: a flush never puts points of two
+    /// partitions into one chunk (nor one segment file).
+    pub partition: i64,
 }
 
 /// The head state of every series written since the last freeze.

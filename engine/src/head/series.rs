@@ -225,8 +225,8 @@ impl SeriesHead {
     /// chunks in the Gorilla encoding, which takes points one at a time; a segment's chunks
     /// are written once and read many times, so each is coded afresh from all its points.
     pub fn to_chunks(&self, limits: ChunkLimits) -> Result<Vec<ClosedChunk>, CodecError> {
+        let mut chunks = Vec::with_capacity(self.closed.len() + 1);
         if self.ooo.is_empty() {
-            let mut chunks = Vec::with_capacity(self.closed.len() + 1);
             let mut points = Vec::new();
             let open = (!self.open.is_empty()).then(|| self.open.snapshot());
             for bytes in self
@@ -237,16 +237,34 @@ impl SeriesHead {
             {
                 points.clear();
                 decode_chunk_into(bytes, &mut points)?;
-                chunks.extend(ClosedChunk::encode(self.vt, &points, limits.cold_before)?);
+                encode_parts(self.vt, &points, limits, &mut chunks)?;
             }
             return Ok(chunks);
         }
         let mut all = Vec::new();
         self.read_inclusive(i64::MIN, i64::MAX, &mut all)?;
-        let mut chunks = Vec::new();
-        for part in all.chunks(limits.max_points.max(1)) {
-            chunks.extend(ClosedChunk::encode(self.vt, part, limits.cold_before)?);
-        }
+        encode_parts(self.vt, &all, limits, &mut chunks)?;
         Ok(chunks)
     }
+}
+
+/// Encodes sorted `points` into chunks of at most `limits.max_points`, never mixing two
+/// time partitions in one chunk.
+pub fn encode_parts(
+    vt: ValueType,
+    points: &[Point],
+    limits: ChunkLimits,
+    out: &mut Vec<ClosedChunk>,
+) -> Result<(), CodecError> {
+    let mut rest = points;
+    while let Some(first) = rest.first() {
+        let (_, last_ts) = crate::segment::partition(first.ts, limits.partition);
+        let in_part = rest.partition_point(|p| p.ts <= last_ts);
+        let (part, after) = rest.split_at(in_part);
+        for piece in part.chunks(limits.max_points.max(1)) {
+            out.extend(ClosedChunk::encode(vt, piece, limits.cold_before)?);
+        }
+        rest = after;
+    }
+    Ok(())
 }

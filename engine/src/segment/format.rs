@@ -1,7 +1,10 @@
 //! Byte layout of a segment file; offsets derive one from another, as in `engine/FORMAT.md`.
 //!
 //! ```text
-//! header (32):  magic "LDSTSEG\0" | version u32 | flags u32 | seq u64 | reserved u32 | crc u32
+//! header (76):  magic "LDSTSEG\0" | version u32 | flags u32 | file id u64 | seq u64
+//!               | replaces_from u64 | generation u32 | reserved u32 | tier i64
+//!               | first_ts i64 | last_ts i64 | crc u32
+//!   (version 1, 32 bytes: magic | version | flags | seq u64 (= file id) | reserved u32 | crc)
 //! blocks:       (len u32 | crc u32 | chunk bytes[len])*
 //! index:        n_series u32 | (key | type u8 | n_chunks u32 | chunk entry (44 bytes)*)*
 //! footer (32):  index_offset u64 | index_len u64 | index_crc u32 | footer_crc u32 | magic
@@ -15,7 +18,7 @@
 //! number (the bracketed fields are then implied: `count`, `min_ts`, `max_ts`, and the values
 //! of the first and last points, the last from `last_bits`, the first stored alone).
 
-use super::{ChunkMeta, ChunkSummary};
+use super::{ChunkMeta, ChunkSummary, SegmentInfo, RAW};
 use crate::checksum::crc32;
 use crate::coding::{PutLe, Reader, Short};
 use crate::point::{Value, ValueType};
@@ -27,8 +30,10 @@ pub const MAGIC: [u8; 8] = *b"LDSTSEG\0";
 /// The segment format version this build writes and the newest it reads. Version 1 (no
 /// chunk summaries) is still read.
 pub const VERSION: u32 = 2;
-/// Size of the file header.
-pub const HEADER_LEN: usize = 32;
+/// Size of the file header of version 1.
+pub const HEADER_V1_LEN: usize = 32;
+/// Size of the file header of version 2.
+pub const HEADER_LEN: usize = 76;
 /// Size of the footer.
 pub const FOOTER_LEN: usize = 32;
 /// Size of a block header (len, crc).
@@ -40,34 +45,79 @@ const ALL_GOOD: u8 = 1;
 const HAS_GOOD: u8 = 2;
 const ALL_USED: u8 = 4;
 
-/// The 32-byte header of segment `seq`.
-pub fn header(seq: u64) -> Vec<u8> {
+/// The header of segment `info` stored as file `id` (version 2).
+pub fn header(id: u64, info: &SegmentInfo) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER_LEN);
     h.extend_from_slice(&MAGIC);
     h.put_u32(VERSION);
     h.put_u32(0);
-    h.put_u64(seq);
+    h.put_u64(id);
+    h.put_u64(info.seq);
+    h.put_u64(info.replaces_from);
+    h.put_u32(info.generation);
     h.put_u32(0);
+    h.put_i64(info.tier);
+    h.put_i64(info.first_ts);
+    h.put_i64(info.last_ts);
     h.put_u32(crc32(&h));
+    debug_assert_eq!(h.len(), HEADER_LEN);
     h
 }
 
-/// Checks a header; returns (version, seq) or what is wrong.
-pub fn parse_header(buf: &[u8]) -> Result<(u32, u64), &'static str> {
-    let short = |_: Short| "file shorter than its header";
+/// Checks the header of file `id` (version 1 or 2): returns its version, its length and
+/// what it says of the segment, or what is wrong.
+pub fn parse_header(buf: &[u8], id: u64) -> Result<(u32, usize, SegmentInfo), String> {
+    let short = |_: Short| "file shorter than its header".to_string();
     let mut r = Reader::new(buf);
     if r.bytes(8).map_err(short)? != MAGIC {
-        return Err("wrong magic in segment header");
+        return Err("wrong magic in segment header".into());
     }
     let version = r.u32().map_err(short)?;
     let _flags = r.u32().map_err(short)?;
-    let seq = r.u64().map_err(short)?;
-    let _reserved = r.u32().map_err(short)?;
-    let crc = r.u32().map_err(short)?;
-    if crc != crc32(&buf[..HEADER_LEN - 4]) {
-        return Err("segment header checksum mismatch");
+    let len = if version >= 2 {
+        HEADER_LEN
+    } else {
+        HEADER_V1_LEN
+    };
+    if buf.len() < len {
+        return Err("file shorter than its header".into());
     }
-    Ok((version, seq))
+    let info = if version >= 2 {
+        let found = r.u64().map_err(short)?;
+        if found != id {
+            return Err(format!("header names file {found}, expected {id}"));
+        }
+        let seq = r.u64().map_err(short)?;
+        let replaces_from = r.u64().map_err(short)?;
+        let generation = r.u32().map_err(short)?;
+        let _reserved = r.u32().map_err(short)?;
+        SegmentInfo {
+            seq,
+            replaces_from,
+            generation,
+            tier: r.i64().map_err(short)?,
+            first_ts: r.i64().map_err(short)?,
+            last_ts: r.i64().map_err(short)?,
+        }
+    } else {
+        // Version 1: the file is named by its sequence number and holds any time range.
+        let seq = r.u64().map_err(short)?;
+        if seq != id {
+            return Err(format!("header names segment {seq}, expected {id}"));
+        }
+        let _reserved = r.u32().map_err(short)?;
+        SegmentInfo::flushed(seq, RAW, i64::MIN, i64::MAX)
+    };
+    let crc = r.u32().map_err(short)?;
+    if crc != crc32(&buf[..len - 4]) {
+        return Err("segment header checksum mismatch".into());
+    }
+    if version >= 2
+        && (info.replaces_from > info.seq || info.first_ts > info.last_ts || info.tier < RAW)
+    {
+        return Err("segment header fields contradict one another".into());
+    }
+    Ok((version, len, info))
 }
 
 /// Where the index is, as recorded in the footer.

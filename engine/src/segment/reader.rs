@@ -17,9 +17,9 @@ use memmap2::Mmap;
 
 use super::format::{
     get_chunk_entry, parse_header, EntryError, Footer, BLOCK_HEADER_LEN, CHUNK_ENTRY_LEN,
-    FOOTER_LEN, HEADER_LEN, VERSION,
+    FOOTER_LEN, HEADER_V1_LEN, MAGIC, VERSION,
 };
-use super::ChunkMeta;
+use super::{ChunkMeta, SegmentInfo};
 use crate::checksum::crc32;
 use crate::coding::Reader;
 use crate::error::{Error, Result};
@@ -39,40 +39,38 @@ pub struct SeriesIndex {
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
-    seq: u64,
+    id: u64,
+    info: SegmentInfo,
     map: Mmap,
     index: HashMap<SeriesKey, SeriesIndex>,
 }
 
 impl Segment {
-    /// Opens and checks segment `path`. Reads only header, footer and index.
-    pub fn open(path: &Path, seq: u64) -> Result<Segment> {
+    /// Opens and checks segment file `path`, number `id`. Reads only header, footer and
+    /// index.
+    pub fn open(path: &Path, id: u64) -> Result<Segment> {
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
         // SAFETY: see the module docs: the file is immutable while mapped, and all access
         // below is bounds-checked and checksummed.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io("mmap", path, e))?;
         let bad = |offset: usize, what: &str| Error::corrupt(path, offset as u64, what);
-        if map.len() < HEADER_LEN + FOOTER_LEN {
+        if map.len() < HEADER_V1_LEN + FOOTER_LEN {
             return Err(bad(0, "file shorter than header and footer"));
         }
-        let (version, found) = parse_header(&map[..HEADER_LEN]).map_err(|w| bad(0, w))?;
-        if version == 0 || version > VERSION {
+        let version = u32::from_le_bytes([map[8], map[9], map[10], map[11]]);
+        if map[..8] == MAGIC && (version == 0 || version > VERSION) {
             return Err(Error::UnsupportedVersion {
                 path: path.into(),
                 version,
                 supported: VERSION,
             });
         }
-        if found != seq {
-            return Err(bad(
-                0,
-                &format!("header names segment {found}, expected {seq}"),
-            ));
-        }
+        let (version, header_len, info) =
+            parse_header(&map[..map.len() - FOOTER_LEN], id).map_err(|w| bad(0, &w))?;
         let footer_at = map.len() - FOOTER_LEN;
         let footer = Footer::parse(&map[footer_at..]).map_err(|w| bad(footer_at, w))?;
         let index_end = footer.index_offset.checked_add(footer.index_len);
-        if footer.index_offset < HEADER_LEN as u64 || index_end != Some(footer_at as u64) {
+        if footer.index_offset < header_len as u64 || index_end != Some(footer_at as u64) {
             return Err(bad(footer_at, "footer index bounds do not match the file"));
         }
         let at = footer.index_offset as usize;
@@ -80,11 +78,12 @@ impl Segment {
         if crc32(index_bytes) != footer.index_crc {
             return Err(bad(at, "segment index checksum mismatch"));
         }
-        let index = parse_index(index_bytes, at as u64, version)
+        let index = parse_index(index_bytes, at as u64, version, header_len, &info)
             .map_err(|(off, what)| Error::corrupt(path, off, what))?;
         Ok(Segment {
             path: path.to_path_buf(),
-            seq,
+            id,
+            info,
             map,
             index,
         })
@@ -97,7 +96,17 @@ impl Segment {
 
     /// Sequence number; a higher one holds newer writes.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.info.seq
+    }
+
+    /// File number (its name).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// What the header says the file holds.
+    pub fn info(&self) -> &SegmentInfo {
+        &self.info
     }
 
     /// Size of the file in bytes.
@@ -142,6 +151,8 @@ fn parse_index(
     buf: &[u8],
     base: u64,
     version: u32,
+    header_len: usize,
+    info: &SegmentInfo,
 ) -> std::result::Result<HashMap<SeriesKey, SeriesIndex>, (u64, String)> {
     let mut r = Reader::new(buf);
     let at = |r: &Reader<'_>| base + r.position() as u64;
@@ -170,11 +181,13 @@ fn parse_index(
                     return Err((entry_at, format!("chunk summary of {key} is inconsistent")))
                 }
             };
-            let in_blocks = m.offset >= HEADER_LEN as u64
+            let in_blocks = m.offset >= header_len as u64
                 && m.offset + BLOCK_HEADER_LEN as u64 + m.len as u64 <= base;
             if !in_blocks
                 || m.count == 0
                 || m.min_ts > m.max_ts
+                || m.min_ts < info.first_ts
+                || m.max_ts > info.last_ts
                 || prev_max.is_some_and(|p| p >= m.min_ts)
             {
                 return Err((entry_at, format!("chunk entry of {key} is inconsistent")));

@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::format::{header, put_chunk_entry, Footer, BLOCK_HEADER_LEN};
-use super::ChunkMeta;
+use super::{ChunkMeta, SegmentInfo};
 use crate::checksum::crc32;
 use crate::coding::PutLe;
 use crate::error::{Error, Result};
@@ -27,9 +27,15 @@ pub struct SeriesChunks<'a> {
     pub chunks: Vec<ClosedChunk>,
 }
 
-/// Writes segment `seq` into `dir` and returns its path. Series must be given in key order.
-pub fn write_segment(dir: &Path, seq: u64, series: &[SeriesChunks<'_>]) -> Result<PathBuf> {
-    let path = super::file_path(dir, seq);
+/// Writes segment file number `id`, holding `info`, into `dir` and returns its path. Series
+/// must be given in key order, and every chunk must lie in `info`'s time range.
+pub fn write_segment(
+    dir: &Path,
+    id: u64,
+    info: &SegmentInfo,
+    series: &[SeriesChunks<'_>],
+) -> Result<PathBuf> {
+    let path = super::file_path(dir, id);
     let tmp = path.with_extension("seg.tmp");
     let file = OpenOptions::new()
         .create(true)
@@ -40,7 +46,7 @@ pub fn write_segment(dir: &Path, seq: u64, series: &[SeriesChunks<'_>]) -> Resul
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let io = |e| Error::io("write", &tmp, e);
 
-    let head = header(seq);
+    let head = header(id, info);
     w.write_all(&head).map_err(io)?;
     let mut offset = head.len() as u64;
     let mut index = Vec::new();
