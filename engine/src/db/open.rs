@@ -186,7 +186,7 @@ fn open_segments(
         for (key, si) in seg.series() {
             let entry = register(catalog, key, si.value_type, seg.path())?;
             let hidden = tombstones.hidden(key, seg.seq());
-            if let Some(p) = newest_in_segment(&seg, key, &hidden)? {
+            if let Some(p) = newest_in_segment(seg, key, &hidden)? {
                 entry.offer_latest(p);
             }
         }
