@@ -41,6 +41,7 @@ pub mod metadata;
 pub mod options;
 pub mod point;
 pub mod query;
+pub mod rollup;
 pub mod segment;
 pub mod select;
 pub mod series;

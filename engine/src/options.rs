@@ -41,6 +41,10 @@ pub struct Options {
     /// that retention drops whole files. Partitions are aligned to multiples of it since
     /// the Unix epoch. Changing it later is safe (each file records its own range).
     pub partition: Duration,
+    /// Bucket widths of the rollup tiers kept beside raw points: aggregates over long
+    /// ranges read these buckets instead of every point. Adding a tier to an existing store
+    /// builds it from its segments on open.
+    pub tiers: Vec<Duration>,
 }
 
 impl Default for Options {
@@ -55,11 +59,25 @@ impl Default for Options {
             flush_on_close: true,
             cold_after: Some(Duration::from_secs(7 * 24 * 3600)),
             partition: Duration::from_secs(24 * 3600),
+            tiers: vec![Duration::from_secs(60), Duration::from_secs(3600)],
         }
     }
 }
 
 impl Options {
+    /// The rollup bucket widths in nanoseconds, ascending, without repeats or zeros.
+    pub fn tier_widths(&self) -> Vec<i64> {
+        let mut w: Vec<i64> = self
+            .tiers
+            .iter()
+            .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+            .filter(|&n| n > 0)
+            .collect();
+        w.sort_unstable();
+        w.dedup();
+        w
+    }
+
     /// The chunk limits these options set, the cold cut-off taken from the wall clock now.
     pub(crate) fn chunk_limits(&self) -> crate::head::ChunkLimits {
         let nanos = |d: Duration| d.as_nanos().min(i64::MAX as u128) as i64;

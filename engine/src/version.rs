@@ -26,8 +26,10 @@ pub struct Frozen {
 /// the tombstones that hide some of their points.
 #[derive(Debug, Default, Clone)]
 pub struct Version {
-    /// Segment files, in sequence order.
+    /// Segment files of raw points, oldest first (by seq, then generation).
     pub segments: Vec<Arc<Segment>>,
+    /// Segment files of rollup tiers, oldest first likewise.
+    pub rollups: Vec<Arc<Segment>>,
     /// Frozen memtables not yet flushed, oldest first.
     pub frozen: Vec<Arc<Frozen>>,
     /// Every tombstone; a point of a segment or frozen memtable is visible only when no

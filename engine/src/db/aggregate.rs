@@ -8,10 +8,16 @@ use super::read::Snapshot;
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::point::Point;
+use std::sync::atomic::Ordering::Relaxed;
+
 use crate::query::summary::Summary;
+use crate::query::window::QualityFilter;
 use crate::query::window::{Aggregate, Neighbours, Window, WindowBuilder, WindowSpec};
+use crate::rollup::read as rollup_read;
+use crate::rollup::{bucket_last, bucket_start};
 use crate::segment::ChunkMeta;
 use crate::series::SeriesKey;
+use crate::tombstone::HiddenRanges;
 
 /// Most windows one request may produce: a year of one-second windows is 31.5 M, and a
 /// request for more is almost certainly a mistake that would exhaust memory.
@@ -23,8 +29,50 @@ pub enum AggregatePath {
     /// The cheapest: chunk summaries where they apply, points elsewhere.
     #[default]
     Fastest,
+    /// Chunk summaries where they apply, points elsewhere; no rollup tier.
+    Summaries,
     /// Every point decoded (for checks and benchmarks).
     Raw,
+}
+
+/// Time ranges answered by rollup buckets: sorted, disjoint, consecutive buckets merged.
+struct Covered(Vec<(i64, i64)>);
+
+impl Covered {
+    fn of(buckets: &[(i64, Summary)], width: i64) -> Covered {
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for &(start, _) in buckets {
+            let last = bucket_last(start, width);
+            match out.last_mut() {
+                Some(r) if r.1.checked_add(1) == Some(start) => r.1 = last,
+                _ => out.push((start, last)),
+            }
+        }
+        Covered(out)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True when `first..=last` lies inside one covered range.
+    fn contains(&self, first: i64, last: i64) -> bool {
+        let i = self.0.partition_point(|r| r.0 <= first);
+        i > 0 && last <= self.0[i - 1].1
+    }
+
+    /// True when some of `first..=last` is covered.
+    fn overlaps(&self, first: i64, last: i64) -> bool {
+        let i = self.0.partition_point(|r| r.0 <= last);
+        i > 0 && self.0[i - 1].1 >= first
+    }
+}
+
+/// True when one of `ranges` (inclusive, sorted by start, may overlap) meets
+/// `first..=last`.
+fn overlaps_any(ranges: &[(i64, i64)], first: i64, last: i64) -> bool {
+    let below = ranges.partition_point(|r| r.0 <= last);
+    ranges[..below].iter().rev().any(|r| r.1 >= first)
 }
 
 impl Engine {
@@ -66,7 +114,8 @@ impl Engine {
         Ok(b.finish_summaries())
     }
 
-    /// Feeds `b` with the used points and chunk summaries of `key` in `spec`'s range.
+    /// Feeds `b` with what answers `spec` over `key`, in time order: rollup buckets, then
+    /// chunk summaries where no bucket applies, then points for the rest.
     fn feed<'a>(
         &self,
         key: &SeriesKey,
@@ -75,16 +124,39 @@ impl Engine {
         mut b: WindowBuilder<'a>,
     ) -> Result<WindowBuilder<'a>> {
         let snap = self.snapshot(key, spec.start, spec.end)?;
+        let (width, buckets) = match path {
+            AggregatePath::Fastest if spec.quality == QualityFilter::Good => {
+                self.usable_buckets(&snap, key, spec)?
+            }
+            _ => (1, Vec::new()),
+        };
+        let covered = Covered::of(&buckets, width);
         let summarised = match path {
-            AggregatePath::Fastest => summarisable(&snap, key, spec),
+            AggregatePath::Fastest | AggregatePath::Summaries => {
+                summarisable(&snap, key, spec, &covered)
+            }
             AggregatePath::Raw => Vec::new(),
         };
         let skip = |i: usize, m: &ChunkMeta| {
-            summarised
-                .binary_search_by_key(&(m.min_ts, i), |s| (s.1.min_ts, s.0))
-                .is_ok()
+            covered.contains(m.min_ts, m.max_ts)
+                || summarised
+                    .binary_search_by_key(&(m.min_ts, i), |s| (s.1.min_ts, s.0))
+                    .is_ok()
         };
-        let points = snap.read(key, spec.start, spec.end, &skip)?;
+        let mut points = snap.read(key, spec.start, spec.end, &skip)?;
+        if !covered.is_empty() {
+            points.retain(|p| !covered.contains(p.ts, p.ts));
+        }
+        // Buckets and summarised chunks never overlap: merge them by start.
+        let mut pieces: Vec<(i64, &Summary)> = buckets
+            .iter()
+            .map(|(start, s)| (*start, s))
+            .chain(summarised.iter().filter_map(|(_, m)| {
+                let s = m.summary.as_ref()?.for_filter(spec.quality)?;
+                Some((m.min_ts, s))
+            }))
+            .collect();
+        pieces.sort_by_key(|p| p.0);
         let mut at = 0;
         let mut feed = |b: &mut WindowBuilder<'_>, until: i64| {
             while let Some(p) = points.get(at).filter(|p| p.ts < until) {
@@ -94,23 +166,83 @@ impl Engine {
                 at += 1;
             }
         };
-        for (_, m) in &summarised {
-            // No raw point lies in the chunk's range: those before it go first.
-            feed(&mut b, m.min_ts);
-            if let Some(s) = m
-                .summary
-                .as_ref()
-                .and_then(|cs| cs.for_filter(spec.quality))
-            {
-                b.push_summary(s);
-            }
+        for (start, s) in pieces {
+            // No raw point lies in the piece's range: those before it go first.
+            feed(&mut b, start);
+            b.push_summary(s);
         }
         feed(&mut b, i64::MAX);
-        self.inner.stats.summary_chunks.fetch_add(
-            summarised.len() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        let stats = &self.inner.stats;
+        stats
+            .summary_chunks
+            .fetch_add(summarised.len() as u64, Relaxed);
+        stats
+            .rollup_buckets
+            .fetch_add(buckets.len() as u64, Relaxed);
         Ok(b)
+    }
+
+    /// The rollup buckets of the coarsest tier no wider than the step that answer whole
+    /// parts of `spec`'s windows: inside one window and `[start, end)`, and not stale (no
+    /// unflushed point or later delete in their range, no raw data from before the tier was
+    /// kept). As the tier's width and (bucket start, summary), sorted.
+    fn usable_buckets(
+        &self,
+        snap: &Snapshot,
+        key: &SeriesKey,
+        spec: &WindowSpec,
+    ) -> Result<(i64, Vec<(i64, Summary)>)> {
+        let Some(tier) = self.inner.tiers.iter().rev().find(|t| t.width <= spec.step) else {
+            return Ok((1, Vec::new()));
+        };
+        let w = tier.width;
+        let first = bucket_start(spec.start, w);
+        let first = if first < spec.start {
+            first.saturating_add(w)
+        } else {
+            first
+        };
+        let last = bucket_start(spec.end.saturating_sub(w), w);
+        if first > last {
+            return Ok((w, Vec::new()));
+        }
+        let version = &snap.version;
+        let stored = rollup_read::buckets(&version.rollups, key, w, first, last)?;
+        if stored.is_empty() {
+            return Ok((w, Vec::new()));
+        }
+        // Raw chunks the tier may not include: from segments older than the tier.
+        let mut older: Vec<(i64, i64)> = version
+            .segments
+            .iter()
+            .filter(|s| s.seq() < tier.since)
+            .filter_map(|s| s.get(key))
+            .flat_map(|si| si.chunks.iter().map(|m| (m.min_ts, m.max_ts)))
+            .collect();
+        older.sort_unstable();
+        let mut hidden = (u64::MAX, HiddenRanges::default());
+        let mut out = Vec::with_capacity(stored.len());
+        for st in stored {
+            let (b0, b1) = (st.bucket.start, bucket_last(st.bucket.start, w));
+            if b1 >= spec.end || spec.index(b0) != spec.index(b1) {
+                continue;
+            }
+            let in_memory = snap.memory.iter().any(|pts| {
+                let i = pts.partition_point(|p| p.ts < b0);
+                pts.get(i).is_some_and(|p| p.ts <= b1)
+            });
+            if in_memory || overlaps_any(&older, b0, b1) {
+                continue;
+            }
+            if hidden.0 != st.seq {
+                hidden = (st.seq, version.tombstones.hidden(key, st.seq));
+            }
+            if hidden.1.overlaps(b0, b1) {
+                continue;
+            }
+            out.push((b0, st.bucket.summary));
+        }
+        Ok((w, out))
     }
 
     /// The last used point before `spec.start` and the first at or after `spec.end`,
@@ -176,7 +308,12 @@ fn check(spec: &WindowSpec) -> Result<()> {
 /// window of `spec`, with a summary for its quality filter, no point hidden by a tombstone,
 /// and no other source (chunk of another segment, memtable) with points in their time
 /// range. Sorted by time (then segment index), as `(segment index, chunk)`.
-fn summarisable(snap: &Snapshot, key: &SeriesKey, spec: &WindowSpec) -> Vec<(usize, ChunkMeta)> {
+fn summarisable(
+    snap: &Snapshot,
+    key: &SeriesKey,
+    spec: &WindowSpec,
+    covered: &Covered,
+) -> Vec<(usize, ChunkMeta)> {
     let version = &snap.version;
     // Every source's time range, marked with the chunk when it is a candidate.
     type Range = (i64, i64, Option<(usize, ChunkMeta)>);
@@ -193,7 +330,8 @@ fn summarisable(snap: &Snapshot, key: &SeriesKey, spec: &WindowSpec) -> Vec<(usi
                 && spec.index(m.min_ts) == spec.index(m.max_ts)
                 && m.summary
                     .is_some_and(|cs| cs.for_filter(spec.quality).is_some())
-                && !hidden.overlaps(m.min_ts, m.max_ts);
+                && !hidden.overlaps(m.min_ts, m.max_ts)
+                && !covered.overlaps(m.min_ts, m.max_ts);
             ranges.push((m.min_ts, m.max_ts, candidate.then_some((i, *m))));
         }
     }

@@ -20,9 +20,12 @@ use super::{Engine, Inner, SideFiles};
 use crate::error::{Error, Result};
 use crate::fsutil::sync_dir;
 use crate::metadata::file as metadata_file;
+use crate::point::ValueType;
+use crate::rollup::build::Touched;
 use crate::segment::reader::Segment;
 use crate::segment::writer::{write_segment, SeriesChunks};
 use crate::segment::{partition, SegmentInfo, RAW};
+use crate::series::SeriesKey;
 use crate::tombstone::file as tombstone_file;
 use crate::version::{Frozen, Version};
 use crate::wal;
@@ -99,20 +102,50 @@ fn write_frozen(
     side_files: &mut SideFiles,
 ) -> Result<()> {
     let limits = inner.chunk_limits();
+    let widths = inner.tier_widths();
+    let current = inner.version.read().clone();
     let mut segs = Vec::new();
-    if !frozen.memtable.is_empty() {
+    // Raw chunks per series, and the rollup buckets its points and deletes touched.
+    let mut series = Vec::new();
+    let mut touched: BTreeMap<SeriesKey, (ValueType, u32, Touched)> = BTreeMap::new();
+    {
         let catalog = inner.catalog.read();
-        let mut series = Vec::new();
-        for (id, head) in frozen.memtable.iter() {
-            let entry = catalog.by_id(id).ok_or_else(|| {
+        let entry_of = |id: u32| {
+            catalog.by_id(id).cloned().ok_or_else(|| {
                 Error::corrupt("<head in memory>", 0, format!("unknown series id {id}"))
-            })?;
-            let chunks = head.to_chunks(limits).map_err(|e| {
-                Error::corrupt("<head in memory>", 0, format!("series {}: {e}", entry.key))
-            })?;
-            series.push((entry.clone(), chunks));
+            })
+        };
+        for (id, head) in frozen.memtable.iter() {
+            let entry = entry_of(id)?;
+            let mut touch = Touched::new(widths.len());
+            let chunks = head
+                .to_chunks(limits, &mut |pts| touch.points(&widths, pts))
+                .map_err(|e| {
+                    Error::corrupt("<head in memory>", 0, format!("series {}: {e}", entry.key))
+                })?;
+            touched.insert(entry.key.clone(), (entry.value_type, id, touch));
+            series.push((entry, chunks));
         }
-        drop(catalog);
+        if !widths.is_empty() {
+            for &(id, start, end) in frozen.memtable.deletes() {
+                let entry = entry_of(id)?;
+                let (_, _, touch) = touched
+                    .entry(entry.key.clone())
+                    .or_insert_with(|| (entry.value_type, id, Touched::new(widths.len())));
+                touch.deleted(&widths, &current.rollups, &entry.key, start, end)?;
+            }
+        }
+    }
+    touched.values_mut().for_each(|t| t.2.finish());
+    touched.retain(|_, t| !t.2.is_empty());
+    // Tier files first: a crash before the raw files leaves buckets whose points are still
+    // in the WAL, which replay puts back in the head (see `rollup`).
+    let tiers = if touched.is_empty() {
+        Vec::new()
+    } else {
+        super::rollups::write_tiers(inner, &current, Some(frozen), &touched, frozen.segment_seq)?
+    };
+    if !series.is_empty() {
         series.sort_by(|a, b| a.0.key.cmp(&b.0.key));
         // One file per time partition, each with the series in key order.
         let mut parts: BTreeMap<i64, Vec<SeriesChunks<'_>>> = BTreeMap::new();
@@ -143,6 +176,7 @@ fn write_frozen(
         let mut version = inner.version.write();
         let mut next = Version::clone(&version);
         next.segments.extend(segs);
+        next.rollups.extend(tiers);
         next.frozen.retain(|f| !Arc::ptr_eq(f, frozen));
         *version = Arc::new(next);
     }

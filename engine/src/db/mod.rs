@@ -9,6 +9,7 @@ mod latest;
 mod metadata;
 mod open;
 mod read;
+mod rollups;
 mod write;
 
 pub use commit::Ticket;
@@ -67,6 +68,8 @@ pub(crate) struct Inner {
     next_segment_seq: AtomicU64,
     /// Number of the next segment file written (names only; see `SegmentInfo`).
     next_file_id: AtomicU64,
+    /// The rollup tiers kept, finest first.
+    tiers: Vec<crate::rollup::file::Tier>,
     /// Bumped by every applied metadata update; tells the flusher to rewrite the file.
     metadata_changes: AtomicU64,
     stats: Counters,
@@ -105,6 +108,7 @@ struct Counters {
     fsync_nanos: AtomicU64,
     flushes: AtomicU64,
     summary_chunks: AtomicU64,
+    rollup_buckets: AtomicU64,
 }
 
 /// A series as listed by [`Engine::list_series`].
@@ -146,6 +150,8 @@ pub struct Stats {
     /// Segment chunks that aggregates answered from their index summaries, without
     /// decoding, since open.
     pub summary_chunks: u64,
+    /// Rollup buckets that aggregates used in place of raw points, since open.
+    pub rollup_buckets: u64,
     /// How long those fsyncs took, one observation each.
     pub wal_fsync_histogram: crate::histogram::HistogramSnapshot,
 }
@@ -153,6 +159,10 @@ pub struct Stats {
 impl Inner {
     fn chunk_limits(&self) -> ChunkLimits {
         self.opts.chunk_limits()
+    }
+
+    fn tier_widths(&self) -> Vec<i64> {
+        self.tiers.iter().map(|t| t.width).collect()
     }
 
     fn request_flush(&self) {
@@ -235,6 +245,7 @@ impl Engine {
             wal_fsync_nanos: i.stats.fsync_nanos.load(Ordering::Relaxed),
             flushes: i.stats.flushes.load(Ordering::Relaxed),
             summary_chunks: i.stats.summary_chunks.load(Ordering::Relaxed),
+            rollup_buckets: i.stats.rollup_buckets.load(Ordering::Relaxed),
             wal_fsync_histogram: i.stats.fsync_latency.snapshot(),
         }
     }

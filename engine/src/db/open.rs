@@ -19,8 +19,9 @@ use crate::lock::DirLock;
 use crate::metadata::file as metadata_file;
 use crate::options::Options;
 use crate::point::ValueType;
+use crate::rollup::file::{self as rollup_file, Tier};
 use crate::segment::reader::Segment;
-use crate::segment::{self, SEGMENT_DIR};
+use crate::segment::{self, RAW, SEGMENT_DIR};
 use crate::series::SeriesKey;
 use crate::tombstone::{file as tombstone_file, Tombstone, Tombstones};
 use crate::version::Version;
@@ -67,12 +68,16 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
         .unwrap_or(1)
         .max(tombstones.max_segment_seq() + 1);
     let next_file_id = segments.iter().map(|s| s.id() + 1).max().unwrap_or(1);
+    let (segments, rollups): (Vec<_>, Vec<_>) =
+        segments.into_iter().partition(|s| s.info().tier == RAW);
+    let (tiers, rollups) = kept_tiers(dir, &opts, &segments, rollups, next_segment_seq)?;
     let side_files = SideFiles {
         tombstone_changes: tombstones.changes(),
         metadata_changes: 0,
     };
     let mut version = Version {
         segments,
+        rollups,
         frozen: Vec::new(),
         tombstones: Arc::new(tombstones),
     };
@@ -127,6 +132,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
         flush_cv: Condvar::new(),
         next_segment_seq: AtomicU64::new(next_segment_seq),
         next_file_id: AtomicU64::new(next_file_id),
+        tiers,
         // Metadata replayed from the WAL is not in the metadata file yet.
         metadata_changes: AtomicU64::new(metadata_records),
         stats: Counters::default(),
@@ -182,7 +188,7 @@ fn open_segments(
     }
     // Oldest first: a later file wins on equal timestamps.
     segments.sort_by_key(|s| (s.seq(), s.info().generation, s.id()));
-    for seg in &segments {
+    for seg in segments.iter().filter(|s| s.info().tier == RAW) {
         for (key, si) in seg.series() {
             let entry = register(catalog, key, si.value_type, seg.path())?;
             let hidden = tombstones.hidden(key, seg.seq());
@@ -303,4 +309,52 @@ impl Replay<'_> {
         }
         Ok(())
     }
+}
+
+/// The tiers this store keeps from now on, and their files. A configured tier the store did
+/// not keep before covers only what is flushed from now on (`since`) when raw segments
+/// exist already. Files of tiers no longer configured, or not kept until now, are deleted:
+/// nothing keeps them up to date.
+fn kept_tiers(
+    dir: &Path,
+    opts: &Options,
+    raw: &[Arc<Segment>],
+    rollups: Vec<Arc<Segment>>,
+    next_seq: u64,
+) -> Result<(Vec<Tier>, Vec<Arc<Segment>>)> {
+    rollup_file::KIND.remove_leftover(dir)?;
+    let recorded = rollup_file::read(dir)?;
+    let since_new = if raw.is_empty() { 0 } else { next_seq };
+    let tiers: Vec<Tier> = opts
+        .tier_widths()
+        .into_iter()
+        .map(|width| {
+            let known = recorded.iter().flatten().find(|t| t.width == width);
+            known.copied().unwrap_or(Tier {
+                width,
+                since: since_new,
+            })
+        })
+        .collect();
+    let kept = |w: i64| {
+        recorded.iter().flatten().any(|t| t.width == w) && tiers.iter().any(|t| t.width == w)
+    };
+    let mut files = Vec::with_capacity(rollups.len());
+    let mut removed = false;
+    for seg in rollups {
+        if kept(seg.info().tier) {
+            files.push(seg);
+        } else {
+            tracing::info!(file = %seg.path().display(), "removing the file of a tier no longer kept");
+            std::fs::remove_file(seg.path()).map_err(|e| Error::io("remove", seg.path(), e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(&dir.join(SEGMENT_DIR))?;
+    }
+    if recorded.as_deref() != Some(&tiers[..]) {
+        rollup_file::write(dir, &tiers)?;
+    }
+    Ok((tiers, files))
 }

@@ -33,6 +33,9 @@ pub struct Memtable {
     series: HashMap<u32, SeriesHead>,
     bytes: usize,
     points: u64,
+    /// Every range deleted while this memtable was active, as (series id, start, end), in
+    /// order: its flush brings rollup buckets of those ranges up to date.
+    deletes: Vec<(u32, i64, i64)>,
 }
 
 impl Memtable {
@@ -57,6 +60,7 @@ impl Memtable {
         end: i64,
         limits: ChunkLimits,
     ) -> Result<bool, CodecError> {
+        self.deletes.push((id, start, end));
         let Some(head) = self.series.get(&id) else {
             return Ok(false);
         };
@@ -86,6 +90,11 @@ impl Memtable {
     /// True when no point was applied.
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
+    }
+
+    /// The ranges deleted while this memtable was active, as (series id, start, end).
+    pub fn deletes(&self) -> &[(u32, i64, i64)] {
+        &self.deletes
     }
 
     /// The head of series `id`, if it has points here.

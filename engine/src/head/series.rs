@@ -224,7 +224,12 @@ impl SeriesHead {
     /// late point merged in, each chunk in the smallest encoding. The head keeps its own
     /// chunks in the Gorilla encoding, which takes points one at a time; a segment's chunks
     /// are written once and read many times, so each is coded afresh from all its points.
-    pub fn to_chunks(&self, limits: ChunkLimits) -> Result<Vec<ClosedChunk>, CodecError> {
+    /// `visit` sees every point once, in time order (rollup tiers note their buckets).
+    pub fn to_chunks(
+        &self,
+        limits: ChunkLimits,
+        visit: &mut dyn FnMut(&[Point]),
+    ) -> Result<Vec<ClosedChunk>, CodecError> {
         let mut chunks = Vec::with_capacity(self.closed.len() + 1);
         if self.ooo.is_empty() {
             let mut points = Vec::new();
@@ -237,12 +242,14 @@ impl SeriesHead {
             {
                 points.clear();
                 decode_chunk_into(bytes, &mut points)?;
+                visit(&points);
                 encode_parts(self.vt, &points, limits, &mut chunks)?;
             }
             return Ok(chunks);
         }
         let mut all = Vec::new();
         self.read_inclusive(i64::MIN, i64::MAX, &mut all)?;
+        visit(&all);
         encode_parts(self.vt, &all, limits, &mut chunks)?;
         Ok(chunks)
     }

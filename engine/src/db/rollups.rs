@@ -1,0 +1,154 @@
+//! Keeping rollup tiers up to date (see [`crate::rollup`]): the buckets a flush touches are
+//! recomputed from merged raw points and written as tier files before the raw files, and
+//! a tier newly configured on an existing store is built from its segments on open.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::read::Snapshot;
+use super::Inner;
+use crate::error::{Error, Result};
+use crate::head::ClosedChunk;
+use crate::point::{Point, Value, ValueType};
+use crate::rollup::build::{runs, summarise, Touched};
+use crate::rollup::{bucket_last, chunk, tier_partition, Bucket};
+use crate::segment::reader::Segment;
+use crate::segment::writer::{write_segment, SeriesChunks};
+use crate::segment::{partition, SegmentInfo};
+use crate::series::SeriesKey;
+use crate::version::{Frozen, Version};
+
+/// Most buckets recomputed from one raw read: bounds the points held at once.
+const RUN_BUCKETS: usize = 64;
+
+/// One series' new buckets of one tier.
+struct SeriesBuckets {
+    key: SeriesKey,
+    value_type: ValueType,
+    buckets: Vec<Bucket>,
+}
+
+/// Recomputes the buckets `touched` names (per series id) as of `version` plus `frozen`
+/// (the memtable being flushed; `None` to read segments alone), and writes them as tier
+/// files with sequence number `seq`. Returns the opened files.
+pub(super) fn write_tiers(
+    inner: &Inner,
+    version: &Version,
+    frozen: Option<&Frozen>,
+    touched: &BTreeMap<SeriesKey, (ValueType, u32, Touched)>,
+    seq: u64,
+) -> Result<Vec<Arc<Segment>>> {
+    let widths = inner.tier_widths();
+    let mut files = Vec::new();
+    for (t, &width) in widths.iter().enumerate() {
+        let mut tier: Vec<SeriesBuckets> = Vec::new();
+        for (key, (vt, id, touch)) in touched {
+            let starts = &touch.starts[t];
+            if starts.is_empty() {
+                continue;
+            }
+            let mut buckets = Vec::with_capacity(starts.len());
+            for (first, last) in runs(starts, width, RUN_BUCKETS) {
+                let end = bucket_last(last, width).saturating_add(1);
+                let points = merged(version, frozen, key, *id, first, end)?;
+                let lo = starts.partition_point(|&s| s < first);
+                let hi = starts.partition_point(|&s| s <= last);
+                buckets.extend(summarise(&points, width, &starts[lo..hi]));
+            }
+            tier.push(SeriesBuckets {
+                key: key.clone(),
+                value_type: *vt,
+                buckets,
+            });
+        }
+        files.extend(write_tier(inner, width, seq, &tier)?);
+    }
+    Ok(files)
+}
+
+/// The merged raw points of `key` in `[start, end)`: segments of `version`, plus the
+/// memtable being flushed, tombstones applied.
+fn merged(
+    version: &Version,
+    frozen: Option<&Frozen>,
+    key: &SeriesKey,
+    id: u32,
+    start: i64,
+    end: i64,
+) -> Result<Vec<Point>> {
+    let mut memory = Vec::new();
+    if let Some(h) = frozen.and_then(|f| f.memtable.get(id).map(|h| (f, h))) {
+        let (f, h) = h;
+        let mut pts = Vec::new();
+        h.read_range(start, end, &mut pts)
+            .map_err(|e| Error::corrupt("<head in memory>", 0, format!("series {key}: {e}")))?;
+        version
+            .tombstones
+            .hidden(key, f.segment_seq)
+            .filter(&mut pts);
+        memory.push(pts);
+    }
+    let snap = Snapshot {
+        version: Arc::new(Version {
+            segments: version.segments.clone(),
+            frozen: Vec::new(),
+            rollups: Vec::new(),
+            tombstones: version.tombstones.clone(),
+        }),
+        memory,
+    };
+    snap.read(key, start, end, &|_, _| false)
+}
+
+/// Writes the buckets of one tier: one file per tier partition, chunks of at most
+/// [`chunk::MAX_BUCKETS`] buckets.
+fn write_tier(
+    inner: &Inner,
+    width: i64,
+    seq: u64,
+    tier: &[SeriesBuckets],
+) -> Result<Vec<Arc<Segment>>> {
+    let part_len = tier_partition(width, inner.chunk_limits().partition);
+    let mut parts: BTreeMap<i64, Vec<SeriesChunks<'_>>> = BTreeMap::new();
+    for s in tier {
+        let mut rest = &s.buckets[..];
+        while let Some(first) = rest.first() {
+            let (_, last_ts) = partition(first.start, part_len);
+            let n = rest
+                .partition_point(|b| b.start <= last_ts)
+                .min(chunk::MAX_BUCKETS);
+            let (now, after) = rest.split_at(n);
+            rest = after;
+            let bytes = chunk::encode(now).map_err(|e| {
+                Error::corrupt("<rollup in memory>", 0, format!("series {}: {e}", s.key))
+            })?;
+            let c = ClosedChunk {
+                bytes: bytes.into(),
+                count: now.len() as u32,
+                min_ts: now[0].start,
+                max_ts: now[now.len() - 1].start,
+                last: Point::new(now[now.len() - 1].start, Value::I64(0)),
+                summary: None,
+            };
+            let files = parts.entry(partition(first.start, part_len).0).or_default();
+            match files.last_mut() {
+                Some(f) if f.key == &s.key => f.chunks.push(c),
+                _ => files.push(SeriesChunks {
+                    key: &s.key,
+                    value_type: s.value_type,
+                    chunks: vec![c],
+                }),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (first, series) in parts {
+        let (first, last) = partition(first, part_len);
+        let info = SegmentInfo::flushed(seq, width, first, last);
+        let id = inner.next_file_id.fetch_add(1, Ordering::Relaxed);
+        let path = write_segment(&inner.segment_dir, id, &info, &series)?;
+        out.push(Arc::new(Segment::open(&path, id)?));
+    }
+    Ok(out)
+}
