@@ -193,6 +193,22 @@ pub fn selector_from_proto(sel: &pb::SeriesSelector) -> Result<Selector, Status>
     Ok(Selector { name, labels })
 }
 
+/// A selector for the wire. Patterns travel as their text ([`Pattern::as_str`]), which the
+/// server compiles as a regular expression: a pattern made by `Pattern::glob` keeps its glob
+/// as text, so it must not be given here (`series_text` makes globs into regexes).
+pub fn selector_to_proto(sel: &Selector) -> pb::SeriesSelector {
+    let matcher = |label: &str, m: &Matcher| match m {
+        Matcher::Equal(v) => pb::LabelMatcher::equal(label, v),
+        Matcher::NotEqual(v) => pb::LabelMatcher::not_equal(label, v),
+        Matcher::Matches(p) => pb::LabelMatcher::matches(label, p.as_str()),
+        Matcher::NotMatches(p) => pb::LabelMatcher::not_matches(label, p.as_str()),
+    };
+    pb::SeriesSelector {
+        name: Some(matcher("", &sel.name)),
+        labels: sel.labels.iter().map(|(l, m)| matcher(l, m)).collect(),
+    }
+}
+
 /// One matcher; `what` (the label, or `name`) names it in errors.
 fn matcher_from_proto(m: &pb::LabelMatcher, what: &str) -> Result<Matcher, Status> {
     let pattern = || Pattern::new(&m.value).map_err(to_status);
@@ -432,5 +448,27 @@ mod tests {
         assert!(e.message().contains("at most 64 allowed"), "{e:?}");
         let e = selection_from_proto(None).unwrap_err();
         assert!(e.message().contains("selection is missing"), "{e:?}");
+    }
+
+    #[test]
+    fn a_selector_from_text_selects_the_same_series_after_crossing_the_wire() {
+        let keys = [
+            SeriesKey::new("temperature", [("site", "p1"), ("asset", "a1")]).unwrap(),
+            SeriesKey::new("temperature", [("site", "p2"), ("asset", "a1")]).unwrap(),
+            SeriesKey::new("temp.x", [("site", "p1"), ("asset", "a2")]).unwrap(),
+            SeriesKey::new("tempo", [("asset", "a1")]).unwrap(),
+        ];
+        for text in [
+            r#"temp*{site!="p2"}"#,
+            r#"temp.x"#,
+            r#"{__name__!~"temp.x", asset=~"a[12]"}"#,
+            r#"t?mpo{asset="a1", site=""}"#,
+        ] {
+            let sel = crate::series_text::parse_selector(text).unwrap();
+            let back = selector_from_proto(&selector_to_proto(&sel)).unwrap();
+            let picked = |s: &Selector| keys.iter().map(|k| s.matches(k)).collect::<Vec<_>>();
+            assert_eq!(picked(&sel), picked(&back), "{text}");
+            assert!(picked(&sel).contains(&true), "{text} selects something");
+        }
     }
 }
