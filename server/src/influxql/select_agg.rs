@@ -113,12 +113,16 @@ fn fold_series(
 }
 
 /// `last()` of a series from its in-memory latest point, when that is the answer: `None`
-/// when only a read can tell (the latest point is past the range or not of good quality).
+/// when only a read can tell (the latest point is past the range, not of good quality, or
+/// NaN).
 fn latest_shortcut(info: &SeriesInfo, plan: &Plan, whole_start: i64) -> Option<Windows> {
+    let used = |p: &lodestone_engine::Point| {
+        p.quality.is_good() && !matches!(p.value, Value::F64(v) if v.is_nan())
+    };
     match info.latest {
         None => Some(Vec::new()),
         Some(p) if p.ts < plan.start => Some(Vec::new()),
-        Some(p) if p.ts < plan.end && p.quality.is_good() => {
+        Some(p) if p.ts < plan.end && used(&p) => {
             let acc = Acc {
                 count: 1,
                 sel: Some((p.ts, p.value)),
