@@ -4,8 +4,9 @@
 //!
 //! Aggregates read good-quality points only (DESIGN.md: "Aggregates use good points unless
 //! asked otherwise"), and never NaN readings, as the engine's own aggregates
-//! ([`lodestone_engine::query::window`]) do, so that answers built from the engine's
-//! summaries and this fold can agree; raw selects return every point.
+//! ([`lodestone_engine::query::window`]) do, so that `GROUP BY time` answered from the
+//! engine's summaries ([`super::summaries`]) and this fold agree; raw selects return every
+//! point.
 
 use lodestone_engine::{Point, Value};
 
