@@ -28,20 +28,42 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Windowed aggregates ([`Client::aggregate`]) answer for one series or for every series a
+//! selector matches:
+//!
+//! ```no_run
+//! use lodestone_client::{AggregateFunction, AggregateRequest, Client, LabelMatcher, SeriesSelector};
+//! # async fn demo() -> lodestone_client::Result<()> {
+//! let client = Client::connect("127.0.0.1:7400").await?;
+//! let hour = 3_600_000_000_000;
+//! let assets = SeriesSelector::new(
+//!     Some(LabelMatcher::equal("", "temperature")),
+//!     [LabelMatcher::matches("asset", "a000[1-3]")],
+//! );
+//! let req = AggregateRequest::of_selector(assets, 0, 24 * hour, hour, AggregateFunction::Mean);
+//! for s in client.aggregate(req).await? {
+//!     println!("{}: {} windows", s.series.name, s.windows.len());
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! [`batch::BatchBuilder`] groups readings per series into bounded write requests with
 //! increasing sequence numbers; the writer is built on it. Store-and-forward comes later.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod aggregate;
 pub mod batch;
 pub mod connection;
 pub mod error;
 mod series_admin;
 pub mod writer;
 
+pub use aggregate::{AggregatePages, SeriesWindows};
 pub use connection::{AckStream, Client, QueryPages};
 pub use error::{Error, Result};
 pub use lodestone_proto::v1::{
-    point::Value, Label, Point, SeriesInfo, SeriesKey, SeriesPoints, StatsResponse, ValueType,
-    WriteRequest, WriteResponse,
+    point::Value, AggregateFunction, AggregateRequest, Fill, Label, LabelMatcher, MatchOp, Point,
+    QualityFilter, SeriesInfo, SeriesKey, SeriesPoints, SeriesSelector, StatsResponse, ValueType,
+    Window, WriteRequest, WriteResponse,
 };
 pub use writer::{Backoff, Writer, WriterOptions, WriterStats};

@@ -4,7 +4,8 @@
 //!
 //! This crate knows nothing of storage: converting to engine types is the server's job, in one
 //! module, so that protobuf types never enter the engine. Besides the generated code it adds
-//! only short constructors (`SeriesKey::new`, `Point::new`, `WriteRequest::add`).
+//! only short constructors (`SeriesKey::new`, `Point::new`, `WriteRequest::add`,
+//! `AggregateRequest::new`, `LabelMatcher::equal`, ...).
 
 mod constructors;
 
@@ -91,6 +92,7 @@ mod tests {
             "Delete",
             "GetSeriesMetadata",
             "PutSeriesMetadata",
+            "Aggregate",
         ] {
             assert!(methods.contains(&m), "{m} missing from {methods:?}");
         }

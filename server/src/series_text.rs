@@ -2,8 +2,12 @@
 //! every command that takes a series. It reads exactly what the engine's `Display` of a
 //! [`SeriesKey`] writes (values in double quotes, `"` and `\` escaped with `\`), and also
 //! accepts spaces around the punctuation, a trailing comma, and a bare name.
+//!
+//! Series selectors ([`parse_selector`]) extend it as Prometheus does:
+//! `name{label="v", label!="v", label=~"regex", label!~"regex"}`, where the name may be a
+//! glob (`temp*`, `t?mp`) or left out (any name, or `{__name__=~"regex"}`).
 
-use lodestone_engine::SeriesKey;
+use lodestone_engine::{Matcher, Pattern, Selector, SeriesKey};
 
 /// Why a series text was not understood.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +25,16 @@ pub enum SeriesTextError {
     /// The syntax is right but the key is not valid (empty name, label given twice, ...).
     #[error(transparent)]
     Invalid(#[from] lodestone_engine::Error),
+    /// A selector's pattern is not a valid regular expression.
+    #[error("series {text:?}: bad pattern at byte {at}: {source}")]
+    Pattern {
+        /// The text as given.
+        text: String,
+        /// Byte offset of the pattern's opening quote.
+        at: usize,
+        /// The engine's reason, naming the pattern.
+        source: lodestone_engine::Error,
+    },
 }
 
 /// Parses `name`, `name{}` or `name{k="v",k2="v2"}` into a validated key.
@@ -65,6 +79,84 @@ pub fn parse(text: &str) -> Result<SeriesKey, SeriesTextError> {
         return Err(c.error("unexpected text after '}'"));
     }
     Ok(SeriesKey::new(name, labels)?)
+}
+
+/// The label that stands for the series name in a selector, as in Prometheus.
+pub const NAME_LABEL: &str = "__name__";
+
+/// Parses a series selector: `name{label="v", label!="v", label=~"regex",
+/// label!~"regex"}`, spaces and a trailing comma allowed. The name, before `{` or alone, is
+/// an exact name, a glob when it holds `*` (any run of characters) or `?` (one character),
+/// or empty for any name unless a `__name__` matcher names it. Patterns are regular
+/// expressions (Rust `regex` syntax) that must match the whole value; in the quoted text a
+/// backslash is written `\\`, so `\d` is `"\\d"`.
+pub fn parse_selector(text: &str) -> Result<Selector, SeriesTextError> {
+    let mut c = Cursor { text, at: 0 };
+    let (name_text, mut name) = match text.find('{') {
+        None if text.trim().is_empty() => {
+            return Err(c.error("expected a series name, a glob or '{'"));
+        }
+        None => (text.trim(), None),
+        Some(open) => {
+            c.at = open + 1;
+            (text[..open].trim(), None)
+        }
+    };
+    let mut labels = Vec::new();
+    if c.at > 0 {
+        loop {
+            c.skip_spaces();
+            if c.eat('}') {
+                break;
+            }
+            let label_at = c.at;
+            let (label, matcher) = c.label_matcher()?;
+            if label == NAME_LABEL {
+                if !name_text.is_empty() || name.is_some() {
+                    return Err(c.error_at(label_at, "the name is given twice"));
+                }
+                name = Some(matcher);
+            } else {
+                labels.push((label.to_string(), matcher));
+            }
+            c.skip_spaces();
+            if c.eat(',') {
+                continue;
+            }
+            if c.eat('}') {
+                break;
+            }
+            return Err(c.error("expected ',' or '}' after the label value"));
+        }
+        c.skip_spaces();
+        if c.at < text.len() {
+            return Err(c.error("unexpected text after '}'"));
+        }
+    }
+    let name = match name {
+        Some(m) => m,
+        None if name_text.contains(['*', '?']) => {
+            Matcher::Matches(c.pattern(0, &glob_regex(name_text))?)
+        }
+        None if name_text.is_empty() => Matcher::Matches(c.pattern(0, ".*")?),
+        None => Matcher::Equal(name_text.to_string()),
+    };
+    Ok(Selector { name, labels })
+}
+
+/// The regular expression of a glob: `*` any run of characters, `?` one, the rest literal.
+/// (Made here rather than with `Pattern::glob` so that the pattern's text is a regular
+/// expression, which is what travels on the wire.)
+fn glob_regex(glob: &str) -> String {
+    let mut re = String::with_capacity(glob.len() * 2);
+    for ch in glob.chars() {
+        match ch {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    re
 }
 
 /// A position in the text being parsed.
@@ -121,10 +213,64 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// `label op "value"` of a selector, as a label name and its matcher.
+    fn label_matcher(&mut self) -> Result<(&'a str, Matcher), SeriesTextError> {
+        let label = self.take_while(|ch| {
+            !matches!(ch, '=' | '!' | '~' | ',' | '}' | '"') && !ch.is_whitespace()
+        });
+        if label.is_empty() {
+            return Err(self.error("expected a label name or '}'"));
+        }
+        self.skip_spaces();
+        let op = if self.eat('=') {
+            if self.eat('~') {
+                "=~"
+            } else {
+                "="
+            }
+        } else if self.eat('!') {
+            if self.eat('=') {
+                "!="
+            } else if self.eat('~') {
+                "!~"
+            } else {
+                return Err(self.error("expected '=' or '~' after '!'"));
+            }
+        } else {
+            return Err(self.error("expected '=', '!=', '=~' or '!~' after the label name"));
+        };
+        self.skip_spaces();
+        let value_at = self.at;
+        if !self.eat('"') {
+            return Err(self.error("expected '\"' opening the label value"));
+        }
+        let value = self.quoted()?;
+        let matcher = match op {
+            "=" => Matcher::Equal(value),
+            "!=" => Matcher::NotEqual(value),
+            "=~" => Matcher::Matches(self.pattern(value_at, &value)?),
+            _ => Matcher::NotMatches(self.pattern(value_at, &value)?),
+        };
+        Ok((label, matcher))
+    }
+
+    /// The compiled `pattern`, whose text starts at byte `at`.
+    fn pattern(&self, at: usize, pattern: &str) -> Result<Pattern, SeriesTextError> {
+        Pattern::new(pattern).map_err(|source| SeriesTextError::Pattern {
+            text: self.text.to_string(),
+            at,
+            source,
+        })
+    }
+
     fn error(&self, reason: &'static str) -> SeriesTextError {
+        self.error_at(self.at, reason)
+    }
+
+    fn error_at(&self, at: usize, reason: &'static str) -> SeriesTextError {
         SeriesTextError::Syntax {
             text: self.text.to_string(),
-            at: self.at,
+            at,
             reason,
         }
     }
@@ -200,5 +346,104 @@ mod tests {
         assert!(e.contains("given twice"), "{e}");
         let e = parse("").unwrap_err().to_string();
         assert!(e.contains("name is empty"), "{e}");
+    }
+
+    fn selected(selector: &str, keys: &[SeriesKey]) -> Vec<String> {
+        let sel = parse_selector(selector).unwrap();
+        keys.iter()
+            .filter(|k| sel.matches(k))
+            .map(|k| k.to_string())
+            .collect()
+    }
+
+    fn plant() -> Vec<SeriesKey> {
+        vec![
+            key("temperature", &[("site", "p1"), ("asset", "a0001")]),
+            key("temperature", &[("site", "p1"), ("asset", "a0002")]),
+            key("temperature", &[("site", "p2"), ("asset", "a0001")]),
+            key("temp", &[("site", "p1")]),
+            key("pressure", &[("site", "p1"), ("asset", "a0001")]),
+        ]
+    }
+
+    #[test]
+    fn selectors_match_names_exactly_by_glob_or_by_name_label() {
+        let keys = plant();
+        assert_eq!(selected("temp", &keys), [r#"temp{site="p1"}"#]);
+        assert_eq!(selected("temp*", &keys).len(), 4);
+        assert_eq!(
+            selected(r#"t?mp{site="p1"}"#, &keys),
+            [r#"temp{site="p1"}"#]
+        );
+        // Other glob characters are literal.
+        assert!(selected("temp.*", &keys).is_empty());
+        assert_eq!(
+            selected(r#"{__name__=~"pres.*|temp"}"#, &keys),
+            [r#"temp{site="p1"}"#, r#"pressure{asset="a0001",site="p1"}"#]
+        );
+        assert_eq!(selected("{}", &keys).len(), 5);
+        assert_eq!(selected(r#"{ asset = "a0001" }"#, &keys).len(), 3);
+    }
+
+    #[test]
+    fn selectors_take_every_operator_with_spaces_and_a_trailing_comma() {
+        let keys = plant();
+        assert_eq!(
+            selected(
+                r#" temperature { site != "p2" , asset =~ "a000[1-3]", asset!~"a0002", } "#,
+                &keys
+            ),
+            [r#"temperature{asset="a0001",site="p1"}"#]
+        );
+        // A label a series lacks reads as empty; escapes work as in series text.
+        assert_eq!(
+            selected(r#"temp*{asset=""}"#, &keys),
+            [r#"temp{site="p1"}"#]
+        );
+        let sel = parse_selector(r#"t{d=~"\\d+"}"#).unwrap();
+        assert!(sel.matches(&key("t", &[("d", "42")])));
+        assert!(!sel.matches(&key("t", &[("d", "4x")])));
+    }
+
+    #[test]
+    fn selector_syntax_errors_say_what_was_expected_and_where() {
+        let cases = [
+            (r#"t{site="p1""#, "expected ',' or '}'", 11),
+            (r#"t{site"p1"}"#, "expected '=', '!=', '=~' or '!~'", 6),
+            (r#"t{site!"p1"}"#, "expected '=' or '~' after '!'", 7),
+            (r#"t{site=~p1}"#, "expected '\"'", 8),
+            (r#"t{=~"p1"}"#, "expected a label name", 2),
+            (r#"t{site="p1"} x"#, "unexpected text after '}'", 13),
+            (r#"t{site="p1"#, "unterminated label value", 10),
+            (r#"t{__name__="u"}"#, "the name is given twice", 2),
+            (
+                r#"{__name__="u", __name__="v"}"#,
+                "the name is given twice",
+                15,
+            ),
+            ("  ", "expected a series name, a glob or '{'", 0),
+        ];
+        for (text, reason, at) in cases {
+            let e = parse_selector(text).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains(reason), "{text}: {msg}");
+            assert!(msg.contains(&format!("at byte {at}")), "{text}: {msg}");
+            assert!(
+                matches!(e, SeriesTextError::Syntax { at: a, .. } if a == at),
+                "{text}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named_with_its_offset() {
+        let e = parse_selector(r#"t{site="p1", asset=~"a(b"}"#).unwrap_err();
+        assert!(
+            matches!(e, SeriesTextError::Pattern { at: 20, .. }),
+            "{e:?}"
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("bad pattern at byte 20"), "{msg}");
+        assert!(msg.contains(r#"pattern "a(b""#), "{msg}");
     }
 }

@@ -144,6 +144,126 @@ fn write_query_latest_and_stats_go_through_a_running_server_which_exits_0_on_sig
     assert!(text.contains("head          0 bytes"), "{text}");
 }
 
+/// Three `temperature` assets and a `pressure` series, one point per second for two
+/// minutes, asset n's value `100 n + second`.
+fn seed_assets(dir: &std::path::Path) {
+    let e = Engine::open(dir, Options::default()).unwrap();
+    let mut b = WriteBatch::new();
+    for (name, asset, n) in [
+        ("temperature", "a1", 1),
+        ("temperature", "a2", 2),
+        ("temperature", "a3", 3),
+        ("pressure", "a1", 4),
+    ] {
+        let k = SeriesKey::new(name, [("site", "p1"), ("asset", asset)]).unwrap();
+        let points = (0..120)
+            .map(|i| Point::new(i * 1_000_000_000, Value::F64((100 * n + i) as f64)))
+            .collect();
+        b.add(k, points);
+    }
+    e.write(&b).unwrap();
+    e.close().unwrap();
+}
+
+#[test]
+fn query_agg_prints_one_row_per_window_of_a_series_or_of_a_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_assets(dir.path());
+    let server = Server::start(dir.path());
+    let a1 = r#"temperature{asset="a1",site="p1"}"#;
+    let minutes = ["--start", "0", "--end", "1970-01-01T00:03:00Z"];
+
+    let mut args = vec!["query", "--series", a1, "--agg", "mean", "--step", "1m"];
+    args.extend(minutes);
+    let (ok, out, err) = server.cli(&args);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "series                             start                           count  value",
+            r#"temperature{asset="a1",site="p1"}  1970-01-01T00:00:00.000000000Z     60  129.5"#,
+            r#"temperature{asset="a1",site="p1"}  1970-01-01T00:01:00.000000000Z     60  189.5"#,
+        ],
+        "the third minute has no point and fill is none"
+    );
+    assert!(err.contains("2 windows of 1 series"), "{err}");
+
+    args.extend(["--fill", "null", "--format", "csv"]);
+    let (ok, out, err) = server.cli(&args);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().last(),
+        Some(r#""temperature{asset=""a1"",site=""p1""}",1970-01-01T00:02:00.000000000Z,0,"#)
+    );
+
+    // A selector: a glob name and a pattern, every matching series in key order.
+    let mut args = vec![
+        "query",
+        "--select",
+        r#"temp*{asset=~"a[12]"}"#,
+        "--agg",
+        "max",
+        "--step",
+        "2m",
+        "--format",
+        "json",
+    ];
+    args.extend(minutes);
+    let (ok, out, err) = server.cli(&args);
+    assert!(ok, "{err}");
+    let rows: Vec<(String, u64, f64)> = out
+        .lines()
+        .map(|l| {
+            let j: serde_json::Value = serde_json::from_str(l).unwrap();
+            let series = j["series"].as_str().unwrap().to_string();
+            (
+                series,
+                j["count"].as_u64().unwrap(),
+                j["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (a1.to_string(), 120, 219.0),
+            (
+                r#"temperature{asset="a2",site="p1"}"#.to_string(),
+                120,
+                319.0
+            ),
+        ]
+    );
+
+    // Refusals name the problem: the server's for a step of 0, the parser's for a pattern.
+    let mut args = vec!["query", "--series", a1, "--agg", "count", "--step", "0s"];
+    args.extend(minutes);
+    let (ok, _, err) = server.cli(&args);
+    assert!(!ok);
+    assert!(
+        err.contains("window step 0 ns: it must be at least 1"),
+        "{err}"
+    );
+    let mut args = vec![
+        "query",
+        "--select",
+        r#"t{a=~"("}"#,
+        "--agg",
+        "count",
+        "--step",
+        "1s",
+    ];
+    args.extend(minutes);
+    let (ok, _, err) = server.cli(&args);
+    assert!(!ok);
+    assert!(err.contains(r#"bad pattern at byte 5"#), "{err}");
+    // --select without --agg is a usage error: raw points are of one series.
+    let (ok, _, err) = server.cli(&["query", "--select", "temp*"]);
+    assert!(!ok);
+    assert!(err.contains("--agg"), "{err}");
+    server.terminate();
+}
+
 #[test]
 fn client_commands_without_a_server_name_the_address_they_tried() {
     let port = free_port();

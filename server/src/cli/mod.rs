@@ -9,6 +9,7 @@ mod import;
 mod latest;
 mod meta;
 mod query;
+mod query_agg;
 mod serve;
 mod stats;
 pub mod table;
@@ -50,7 +51,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Write one point.
     Write(write::WriteArgs),
-    /// Print the points of one series in [start, end).
+    /// Print the points of one series in [start, end), or with --agg one aggregate per window
+    /// of one series or of every series a selector matches.
     Query(query::QueryArgs),
     /// Print the newest point of a series.
     Latest(latest::LatestArgs),

@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use lodestone_client::SeriesWindows;
 use lodestone_proto::v1 as pb;
 
 use super::time;
@@ -134,6 +135,99 @@ pub fn points_as(
         Format::Json => points
             .iter()
             .try_for_each(|p| json_row(&mut *out, series, p)),
+    }
+}
+
+/// The header of window CSV (`query --agg`).
+pub const WINDOW_CSV_HEADER: [&str; 4] = ["series", "start", "count", "value"];
+
+/// A window's value as shown: floats in Rust's shortest exact form, empty when it has none.
+fn window_value(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Writes the windows of every series of an aggregate answer in `format`, one row per
+/// window: an aligned table (series, start, count, value), CSV under [`WINDOW_CSV_HEADER`]
+/// (start as exact UTC RFC 3339), or JSON lines
+/// `{"series":..,"start":ns,"time":"RFC 3339","count":n,"value":..}`. A window without a
+/// value shows an empty value (`null` in JSON); NaN and infinities are strings in JSON.
+pub fn windows_as(
+    out: &mut impl Write,
+    format: Format,
+    answer: &[SeriesWindows],
+) -> io::Result<()> {
+    let rows = answer.iter().flat_map(|s| {
+        let name = series(Some(&s.series));
+        s.windows.iter().map(move |w| (name.clone(), w))
+    });
+    match format {
+        Format::Table => {
+            let rows: Vec<[String; 4]> = rows
+                .map(|(name, w)| {
+                    [
+                        name,
+                        time::format(w.start_ns),
+                        w.count.to_string(),
+                        window_value(w.value),
+                    ]
+                })
+                .collect();
+            let width = |c: usize, title: &str| {
+                rows.iter()
+                    .map(|r| r[c].len())
+                    .chain([title.len()])
+                    .max()
+                    .unwrap_or(0)
+            };
+            let (ws, wc, wv) = (width(0, "series"), width(2, "count"), width(3, "value"));
+            writeln!(
+                out,
+                "{:<ws$}  {:<30}  {:>wc$}  {:>wv$}",
+                "series", "start", "count", "value"
+            )?;
+            for [name, start, count, value] in rows {
+                writeln!(out, "{name:<ws$}  {start:<30}  {count:>wc$}  {value:>wv$}")?;
+            }
+            Ok(())
+        }
+        Format::Csv => {
+            let mut csv = csv::Writer::from_writer(&mut *out);
+            csv.write_record(WINDOW_CSV_HEADER).map_err(csv_io)?;
+            for (name, w) in rows {
+                let start = time::format(w.start_ns);
+                let record = [name, start, w.count.to_string(), window_value(w.value)];
+                csv.write_record(&record).map_err(csv_io)?;
+            }
+            csv.flush()
+        }
+        Format::Json => {
+            /// One row, fields in this order.
+            #[derive(serde::Serialize)]
+            struct Row {
+                series: String,
+                start: i64,
+                time: String,
+                count: u64,
+                value: serde_json::Value,
+            }
+            for (series, w) in rows {
+                let value = match w.value {
+                    Some(v) if v.is_finite() => serde_json::json!(v),
+                    Some(v) => serde_json::json!(v.to_string()),
+                    None => serde_json::Value::Null,
+                };
+                let row = Row {
+                    series,
+                    start: w.start_ns,
+                    time: time::format(w.start_ns),
+                    count: w.count,
+                    value,
+                };
+                serde_json::to_writer(&mut *out, &row)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -331,5 +425,71 @@ mod tests {
         );
         assert_eq!(rows[2]["value"].as_i64(), Some(i64::MAX));
         assert_eq!(rows[3]["value"], false);
+    }
+
+    fn answer() -> Vec<SeriesWindows> {
+        let w = |start_ns, count, value| pb::Window {
+            start_ns,
+            count,
+            value,
+        };
+        vec![
+            SeriesWindows {
+                series: pb::SeriesKey::new("t", [("site", "p1")]),
+                windows: vec![w(0, 2, Some(21.5)), w(60_000_000_000, 0, None)],
+            },
+            SeriesWindows {
+                series: pb::SeriesKey::new("flow", []),
+                windows: vec![w(0, 1, Some(f64::INFINITY))],
+            },
+        ]
+    }
+
+    #[test]
+    fn window_tables_align_and_leave_missing_values_empty() {
+        let mut out = Vec::new();
+        windows_as(&mut out, Format::Table, &answer()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "series        start                           count  value",
+                r#"t{site="p1"}  1970-01-01T00:00:00.000000000Z      2   21.5"#,
+                r#"t{site="p1"}  1970-01-01T00:01:00.000000000Z      0       "#,
+                "flow          1970-01-01T00:00:00.000000000Z      1    inf",
+            ]
+        );
+    }
+
+    #[test]
+    fn window_csv_and_json_carry_series_start_count_and_value() {
+        let mut out = Vec::new();
+        windows_as(&mut out, Format::Csv, &answer()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "series,start,count,value",
+                r#""t{site=""p1""}",1970-01-01T00:00:00.000000000Z,2,21.5"#,
+                r#""t{site=""p1""}",1970-01-01T00:01:00.000000000Z,0,"#,
+                "flow,1970-01-01T00:00:00.000000000Z,1,inf",
+            ]
+        );
+        let mut out = Vec::new();
+        windows_as(&mut out, Format::Json, &answer()).unwrap();
+        let rows: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            rows[0],
+            serde_json::json!({"series": "t{site=\"p1\"}", "start": 0,
+                "time": "1970-01-01T00:00:00.000000000Z", "count": 2, "value": 21.5})
+        );
+        assert_eq!(rows[1]["value"], serde_json::Value::Null);
+        assert_eq!(rows[1]["count"], 0);
+        assert_eq!(rows[2]["value"], "inf");
     }
 }

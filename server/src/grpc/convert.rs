@@ -2,11 +2,15 @@
 //! protobuf types meet the engine. Bad input becomes INVALID_ARGUMENT naming the series,
 //! point and field.
 
+use lodestone_engine::query::window::{Aggregate, Fill, QualityFilter, Window, WindowSpec};
 use lodestone_engine::{
-    Point, Quality, SeriesInfo, SeriesKey, Stats, Value, ValueType, WriteBatch,
+    Matcher, Pattern, Point, Quality, Selector, SeriesInfo, SeriesKey, Stats, Value, ValueType,
+    WriteBatch,
 };
 use lodestone_proto::v1 as pb;
 use tonic::Status;
+
+use super::status::to_status;
 
 /// A series key from the wire, validated (labels sorted, names checked).
 pub fn key_from_proto(key: Option<&pb::SeriesKey>) -> Result<SeriesKey, Status> {
@@ -140,6 +144,155 @@ pub fn batch_from_proto(req: &pb::WriteRequest) -> Result<WriteBatch, Status> {
     Ok(batch)
 }
 
+/// Which series an aggregate reads.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// Exactly this series.
+    Key(SeriesKey),
+    /// Every series it matches.
+    Selector(Selector),
+}
+
+/// Most label matchers one selector may have: as many labels as a series may have. Each
+/// pattern may compile to a megabyte, so the count is bounded for input from the network.
+pub const MAX_MATCHERS: usize = lodestone_engine::series::MAX_LABELS;
+
+/// The series an aggregate request selects. A missing selection, a bad key, too many
+/// matchers or an unknown match operator is INVALID_ARGUMENT; so is a pattern that does not
+/// compile, with the engine's message naming it.
+pub fn selection_from_proto(
+    selection: Option<&pb::aggregate_request::Selection>,
+) -> Result<Selection, Status> {
+    use pb::aggregate_request::Selection as Wire;
+    match selection {
+        None => Err(Status::invalid_argument(
+            "selection is missing: give a series or a selector",
+        )),
+        Some(Wire::Series(key)) => Ok(Selection::Key(key_from_proto(Some(key))?)),
+        Some(Wire::Selector(sel)) => Ok(Selection::Selector(selector_from_proto(sel)?)),
+    }
+}
+
+/// A selector from the wire; an absent name matcher matches every name.
+pub fn selector_from_proto(sel: &pb::SeriesSelector) -> Result<Selector, Status> {
+    if sel.labels.len() > MAX_MATCHERS {
+        return Err(Status::invalid_argument(format!(
+            "selector has {} label matchers, at most {MAX_MATCHERS} allowed",
+            sel.labels.len()
+        )));
+    }
+    let name = match &sel.name {
+        Some(m) => matcher_from_proto(m, "name")?,
+        None => Matcher::Matches(Pattern::new(".*").map_err(to_status)?),
+    };
+    let labels = sel
+        .labels
+        .iter()
+        .map(|m| Ok((m.label.clone(), matcher_from_proto(m, &m.label)?)))
+        .collect::<Result<_, Status>>()?;
+    Ok(Selector { name, labels })
+}
+
+/// A selector for the wire. Patterns travel as their text ([`Pattern::as_str`]), which the
+/// server compiles as a regular expression: a pattern made by `Pattern::glob` keeps its glob
+/// as text, so it must not be given here (`series_text` makes globs into regexes).
+pub fn selector_to_proto(sel: &Selector) -> pb::SeriesSelector {
+    let matcher = |label: &str, m: &Matcher| match m {
+        Matcher::Equal(v) => pb::LabelMatcher::equal(label, v),
+        Matcher::NotEqual(v) => pb::LabelMatcher::not_equal(label, v),
+        Matcher::Matches(p) => pb::LabelMatcher::matches(label, p.as_str()),
+        Matcher::NotMatches(p) => pb::LabelMatcher::not_matches(label, p.as_str()),
+    };
+    pb::SeriesSelector {
+        name: Some(matcher("", &sel.name)),
+        labels: sel.labels.iter().map(|(l, m)| matcher(l, m)).collect(),
+    }
+}
+
+/// One matcher; `what` (the label, or `name`) names it in errors.
+fn matcher_from_proto(m: &pb::LabelMatcher, what: &str) -> Result<Matcher, Status> {
+    let pattern = || Pattern::new(&m.value).map_err(to_status);
+    Ok(match pb::MatchOp::try_from(m.op) {
+        Ok(pb::MatchOp::Equal) => Matcher::Equal(m.value.clone()),
+        Ok(pb::MatchOp::NotEqual) => Matcher::NotEqual(m.value.clone()),
+        Ok(pb::MatchOp::Matches) => Matcher::Matches(pattern()?),
+        Ok(pb::MatchOp::NotMatches) => Matcher::NotMatches(pattern()?),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "matcher of {what:?}: unknown op {}; expected 0 (equal), 1 (not equal), 2 \
+                 (matches) or 3 (not matches)",
+                m.op
+            )))
+        }
+    })
+}
+
+/// The window request of an aggregate. A missing or unknown aggregate, fill or quality is
+/// INVALID_ARGUMENT; the range and step are checked by the engine.
+pub fn window_spec_from_proto(req: &pb::AggregateRequest) -> Result<WindowSpec, Status> {
+    use pb::AggregateFunction as F;
+    let aggregate = match F::try_from(req.aggregate) {
+        Ok(F::Count) => Aggregate::Count,
+        Ok(F::Sum) => Aggregate::Sum,
+        Ok(F::Min) => Aggregate::Min,
+        Ok(F::Max) => Aggregate::Max,
+        Ok(F::Mean) => Aggregate::Mean,
+        Ok(F::First) => Aggregate::First,
+        Ok(F::Last) => Aggregate::Last,
+        Ok(F::Stddev) => Aggregate::Stddev,
+        Ok(F::TimeWeighted) => Aggregate::TimeWeighted,
+        Ok(F::InterpolatePrevious) => Aggregate::InterpolatePrevious,
+        Ok(F::InterpolateLinear) => Aggregate::InterpolateLinear,
+        Ok(F::Unspecified) => return Err(Status::invalid_argument("aggregate is missing")),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "unknown aggregate {}; expected 1 to 11",
+                req.aggregate
+            )))
+        }
+    };
+    let fill = match pb::Fill::try_from(req.fill) {
+        Ok(pb::Fill::Unspecified | pb::Fill::None) => Fill::None,
+        Ok(pb::Fill::Null) => Fill::Null,
+        Ok(pb::Fill::Previous) => Fill::Previous,
+        Ok(pb::Fill::Linear) => Fill::Linear,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "unknown fill {}; expected 0 to 4",
+                req.fill
+            )))
+        }
+    };
+    let quality = match pb::QualityFilter::try_from(req.quality) {
+        Ok(pb::QualityFilter::Unspecified | pb::QualityFilter::Good) => QualityFilter::Good,
+        Ok(pb::QualityFilter::GoodOrUncertain) => QualityFilter::GoodOrUncertain,
+        Ok(pb::QualityFilter::All) => QualityFilter::All,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "unknown quality {}; expected 0 to 3",
+                req.quality
+            )))
+        }
+    };
+    Ok(WindowSpec {
+        start: req.start_ns,
+        end: req.end_ns,
+        step: req.step_ns,
+        aggregate,
+        fill,
+        quality,
+    })
+}
+
+/// A window for the wire.
+pub fn window_to_proto(w: &Window) -> pb::Window {
+    pb::Window {
+        start_ns: w.start,
+        count: w.count,
+        value: w.value,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +352,123 @@ mod tests {
         let out = key_to_proto(&key);
         let names: Vec<&str> = out.labels.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["a", "z"]);
+    }
+
+    #[test]
+    fn aggregate_requests_become_window_specs_and_unknown_numbers_are_refused() {
+        let key = pb::SeriesKey::new("t", []);
+        let req =
+            pb::AggregateRequest::of_series(key, 5, 50, 10, pb::AggregateFunction::TimeWeighted)
+                .with_fill(pb::Fill::Previous)
+                .with_quality(pb::QualityFilter::GoodOrUncertain);
+        let spec = window_spec_from_proto(&req).unwrap();
+        assert_eq!((spec.start, spec.end, spec.step), (5, 50, 10));
+        assert_eq!(spec.aggregate, Aggregate::TimeWeighted);
+        assert_eq!(spec.fill, Fill::Previous);
+        assert_eq!(spec.quality, QualityFilter::GoodOrUncertain);
+        // Unset fill and quality are none and good.
+        let plain = pb::AggregateRequest {
+            fill: 0,
+            quality: 0,
+            ..req.clone()
+        };
+        let spec = window_spec_from_proto(&plain).unwrap();
+        assert_eq!((spec.fill, spec.quality), (Fill::None, QualityFilter::Good));
+        for (bad, needle) in [
+            (
+                pb::AggregateRequest {
+                    aggregate: 0,
+                    ..req.clone()
+                },
+                "aggregate is missing",
+            ),
+            (
+                pb::AggregateRequest {
+                    aggregate: 12,
+                    ..req.clone()
+                },
+                "unknown aggregate 12",
+            ),
+            (
+                pb::AggregateRequest {
+                    fill: 5,
+                    ..req.clone()
+                },
+                "unknown fill 5",
+            ),
+            (
+                pb::AggregateRequest {
+                    quality: -1,
+                    ..req.clone()
+                },
+                "unknown quality -1",
+            ),
+        ] {
+            let e = window_spec_from_proto(&bad).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
+            assert!(e.message().contains(needle), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn selectors_cross_with_their_matchers_and_bad_ones_are_refused() {
+        let key = |name: &str, labels: &[(&str, &str)]| {
+            SeriesKey::new(name, labels.iter().copied()).unwrap()
+        };
+        let wire = pb::SeriesSelector::new(
+            Some(pb::LabelMatcher::matches("", "temp.*")),
+            [
+                pb::LabelMatcher::equal("site", "p1"),
+                pb::LabelMatcher::not_matches("asset", "a9.*"),
+                pb::LabelMatcher::not_equal("line", "l2"),
+            ],
+        );
+        let sel = selector_from_proto(&wire).unwrap();
+        assert!(sel.matches(&key("temperature", &[("site", "p1"), ("asset", "a1")])));
+        assert!(!sel.matches(&key("temperature", &[("site", "p1"), ("asset", "a91")])));
+        assert!(!sel.matches(&key("temperature", &[("site", "p1"), ("line", "l2")])));
+        assert!(!sel.matches(&key("pressure", &[("site", "p1")])));
+        // No name matcher: any name.
+        let any = selector_from_proto(&pb::SeriesSelector::new(None, [])).unwrap();
+        assert!(any.matches(&key("x", &[])));
+
+        let bad_regex = pb::SeriesSelector::new(None, [pb::LabelMatcher::matches("asset", "a(b")]);
+        let e = selector_from_proto(&bad_regex).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.message().contains("pattern \"a(b\""), "{e:?}");
+        let mut bad_op = pb::LabelMatcher::equal("site", "p1");
+        bad_op.op = 7;
+        let e = selector_from_proto(&pb::SeriesSelector::new(None, [bad_op])).unwrap_err();
+        assert!(
+            e.message().contains("matcher of \"site\": unknown op 7"),
+            "{e:?}"
+        );
+        let many = (0..=MAX_MATCHERS).map(|i| pb::LabelMatcher::equal(&format!("l{i}"), ""));
+        let e = selector_from_proto(&pb::SeriesSelector::new(None, many)).unwrap_err();
+        assert!(e.message().contains("at most 64 allowed"), "{e:?}");
+        let e = selection_from_proto(None).unwrap_err();
+        assert!(e.message().contains("selection is missing"), "{e:?}");
+    }
+
+    #[test]
+    fn a_selector_from_text_selects_the_same_series_after_crossing_the_wire() {
+        let keys = [
+            SeriesKey::new("temperature", [("site", "p1"), ("asset", "a1")]).unwrap(),
+            SeriesKey::new("temperature", [("site", "p2"), ("asset", "a1")]).unwrap(),
+            SeriesKey::new("temp.x", [("site", "p1"), ("asset", "a2")]).unwrap(),
+            SeriesKey::new("tempo", [("asset", "a1")]).unwrap(),
+        ];
+        for text in [
+            r#"temp*{site!="p2"}"#,
+            r#"temp.x"#,
+            r#"{__name__!~"temp.x", asset=~"a[12]"}"#,
+            r#"t?mpo{asset="a1", site=""}"#,
+        ] {
+            let sel = crate::series_text::parse_selector(text).unwrap();
+            let back = selector_from_proto(&selector_to_proto(&sel)).unwrap();
+            let picked = |s: &Selector| keys.iter().map(|k| s.matches(k)).collect::<Vec<_>>();
+            assert_eq!(picked(&sel), picked(&back), "{text}");
+            assert!(picked(&sel).contains(&true), "{text} selects something");
+        }
     }
 }

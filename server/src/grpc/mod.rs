@@ -1,8 +1,10 @@
 //! The `lodestone.v1.Lodestone` gRPC service over the engine. Blocking engine calls (reads,
 //! flush, metadata) run on tokio's blocking pool; writes and deletes await their group-commit
 //! ticket, so no call stalls the async runtime. Series administration (delete, metadata)
-//! lives in `series_admin.rs`, write streams in `write_stream.rs`.
+//! lives in `series_admin.rs`, write streams in `write_stream.rs`, windowed aggregates in
+//! `aggregate.rs`.
 
+mod aggregate;
 pub mod convert;
 mod series_admin;
 pub mod status;
@@ -23,6 +25,7 @@ use crate::shutdown::Shutdown;
 use convert::{batch_from_proto, key_from_proto, key_to_proto, point_to_proto};
 use status::to_status;
 
+pub use aggregate::AGGREGATE_PAGE;
 pub use write_stream::STREAM_IN_FLIGHT;
 
 /// Points per `QueryResponse` message: about 300 KB on the wire, well under the 4 MiB that
@@ -156,6 +159,23 @@ impl Lodestone for LodestoneService {
             points.truncate(usize::try_from(req.limit).unwrap_or(usize::MAX));
         }
         Ok(Response::new(Box::pin(tokio_stream::iter(pages(points)))))
+    }
+
+    type AggregateStream = BoxStream<pb::AggregateResponse>;
+
+    async fn aggregate(
+        &self,
+        request: Request<pb::AggregateRequest>,
+    ) -> Result<Response<Self::AggregateStream>, Status> {
+        let started = Instant::now();
+        let r = aggregate::start(
+            self.engine.clone(),
+            self.shutdown.clone(),
+            request.into_inner(),
+        )
+        .await;
+        self.observe(&self.metrics.query_latency, started, &r);
+        Ok(Response::new(Box::pin(r?)))
     }
 
     async fn latest(

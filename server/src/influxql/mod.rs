@@ -4,7 +4,8 @@
 //!
 //! Pipeline: [`http`] (parameters) → [`lex`] and [`parse`] (text → [`ast`]) → [`plan`]
 //! (catalog, time range from [`cond`], result series) → [`exec`] ([`select_raw`],
-//! [`select_agg`] with [`aggregate`] and [`fill`]) → [`result`] tables → [`json`].
+//! [`select_agg`] with [`summaries`] or [`aggregate`], and [`fill`]) → [`result`] tables →
+//! [`json`].
 //!
 //! # What works
 //! - `SELECT field[, ...]` (raw points) or `SELECT f(field) [AS name][, ...]` with `mean`,
@@ -33,7 +34,12 @@
 //! - `db` and `rp` are accepted and ignored: Lodestone keeps one database.
 //! - Raw selects without time bounds read all time; `GROUP BY time` needs a lower bound (the
 //!   upper defaults to `now()`), as in InfluxDB.
-//! - Aggregates use good-quality points only (DESIGN.md); raw selects return every point.
+//! - Aggregates use good-quality points only (DESIGN.md) and skip NaN readings, as the
+//!   engine's aggregates do; raw selects return every point.
+//! - `GROUP BY time` aggregates come from the engine's window summaries, so whole segment
+//!   chunks are answered from their index without decoding; integer series beyond ±2^53,
+//!   columns mixing value types, and queries without `GROUP BY time` fold the points. Float
+//!   sums and means may differ between the two in the last bits (addition order).
 //! - NaN and ±infinity print as `null` (JSON has no such numbers); other floats print in the
 //!   shortest form that parses back to the same bits.
 //! - Result series without any point in the range are left out, as InfluxDB does.
@@ -58,6 +64,7 @@ pub mod plan;
 pub mod result;
 pub mod select_agg;
 pub mod select_raw;
+pub mod summaries;
 pub mod time;
 
 #[cfg(test)]

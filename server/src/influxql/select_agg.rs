@@ -2,6 +2,10 @@
 //! and folded for every function that uses it; the windows of the series in one result
 //! series are merged; then empty windows are filled and rows laid out.
 //!
+//! With `GROUP BY time` the per-series windows come from the engine's window summaries
+//! ([`summaries`]: chunk summaries answer whole chunks without decoding them) unless only
+//! the point fold gives the exact answer; without it, from the fold.
+//!
 //! `last()` over the whole range skips the read when the catalog's latest point answers it
 //! (O(1) per series from memory), which is what `SELECT last(value) FROM /.*/` needs.
 
@@ -13,6 +17,7 @@ use super::exec::{distinct_series, parallel_map, read, Shared};
 use super::fill;
 use super::plan::{Func, Plan};
 use super::result::{Rows, Table};
+use super::summaries;
 
 /// Most `GROUP BY time` windows one result series may have (unless `fill(none)` leaves the
 /// empty ones out): bounds the memory a careless `time(1s)` over years would take.
@@ -73,8 +78,9 @@ pub fn run(engine: &Engine, plan: &Plan, catalog: &[SeriesInfo]) -> Result<Vec<T
 }
 
 /// Every series the plan reads, folded once for each of the statement's distinct functions
-/// (`distinct`; statements have one or a few). `last()` over the whole range is answered
-/// from memory where possible; only the other series are read, in parallel.
+/// (`distinct`; statements have one or a few): from window summaries where they give the
+/// fold's answer, else from points. `last()` over the whole range is answered from memory
+/// where possible; only the other series are read, in parallel.
 fn fold_series(
     engine: &Engine,
     plan: &Plan,
@@ -87,6 +93,12 @@ fn fold_series(
             .iter()
             .flat_map(|g| g.members.iter().flatten().copied()),
     );
+    if summaries::applies(plan, catalog) {
+        if let Some(windows) = summaries::series_windows(engine, plan, catalog, &series, distinct)?
+        {
+            return Ok(Shared::new(series, uses, windows));
+        }
+    }
     let only_last = plan.window.is_none() && distinct == [Func::Last];
     let mut folded: Vec<Option<Vec<Windows>>> = series
         .iter()
@@ -113,12 +125,16 @@ fn fold_series(
 }
 
 /// `last()` of a series from its in-memory latest point, when that is the answer: `None`
-/// when only a read can tell (the latest point is past the range or not of good quality).
+/// when only a read can tell (the latest point is past the range, not of good quality, or
+/// NaN).
 fn latest_shortcut(info: &SeriesInfo, plan: &Plan, whole_start: i64) -> Option<Windows> {
+    let used = |p: &lodestone_engine::Point| {
+        p.quality.is_good() && !matches!(p.value, Value::F64(v) if v.is_nan())
+    };
     match info.latest {
         None => Some(Vec::new()),
         Some(p) if p.ts < plan.start => Some(Vec::new()),
-        Some(p) if p.ts < plan.end && p.quality.is_good() => {
+        Some(p) if p.ts < plan.end && used(&p) => {
             let acc = Acc {
                 count: 1,
                 sel: Some((p.ts, p.value)),
