@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::durability::DurabilityArg;
-use super::units::{Age, ByteSize};
+use super::units::{Age, ByteSize, Span};
 
 /// The file's contents.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -43,6 +43,10 @@ pub struct StorageSection {
     pub flush_on_close: Option<bool>,
     /// Chunks older than this are also zstd-compressed at flush when that pays.
     pub cold_after: Option<Age>,
+    /// Length of the time partitions of raw points (one segment file each).
+    pub partition: Option<Span>,
+    /// Bucket widths of the rollup tiers; an empty list keeps none.
+    pub tiers: Option<Vec<Span>>,
 }
 
 /// Why the config file could not be used.

@@ -85,6 +85,11 @@ impl ServeSettings {
         );
         set(&mut e.flush_on_close, st.flush_on_close);
         set(&mut e.cold_after, st.cold_after.map(|a| a.0));
+        set(&mut e.partition, st.partition.map(|p| p.0));
+        set(
+            &mut e.tiers,
+            st.tiers.map(|t| t.into_iter().map(|s| s.0).collect()),
+        );
         set(&mut s.data_dir, flags.data_dir.or(file.data_dir));
         set(&mut s.grpc_listen, flags.grpc_listen.or(file.grpc_listen));
         set(&mut s.http_listen, flags.http_listen.or(file.http_listen));
@@ -135,6 +140,8 @@ mod tests {
             durability = "interval:100ms"
             head_max_size = "1GiB"
             chunk_max_size = 8192
+            partition = "7d"
+            tiers = ["10m"]
             "#,
         )
         .unwrap();
@@ -150,6 +157,8 @@ mod tests {
         assert_eq!(s.engine.durability, Durability::None);
         assert_eq!(s.engine.head_max_bytes, 1 << 30);
         assert_eq!(s.engine.chunk_max_bytes, 8192);
+        assert_eq!(s.engine.partition, Duration::from_secs(7 * 86400));
+        assert_eq!(s.engine.tiers, vec![Duration::from_secs(600)]);
 
         let file = ConfigFile::parse("[storage]\ndurability = \"interval:2s\"").unwrap();
         let s = ServeSettings::resolve(file, Overrides::default());
@@ -165,6 +174,8 @@ mod tests {
         assert!(e.contains("head_max") && e.contains("line 2"), "{e}");
         let e = ConfigFile::parse("[storage]\nhead_max_size = \"1 gigabyte\"").unwrap_err();
         assert!(e.contains("unknown unit"), "{e}");
+        let e = ConfigFile::parse("[storage]\ntiers = [\"0s\"]").unwrap_err();
+        assert!(e.contains("longer than zero"), "{e}");
         let e = ConfigFile::parse("[storage]\ndurability = \"fast\"").unwrap_err();
         assert!(e.contains("sync, interval:<duration>"), "{e}");
         let e = ConfigFile::parse("grpc_listen = \"localhost\"").unwrap_err();

@@ -109,6 +109,22 @@ impl TryFrom<String> for Age {
     }
 }
 
+/// A positive length of time written like a duration (`1m`, `1h`, `1d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct Span(pub Duration);
+
+impl TryFrom<String> for Span {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match parse_duration(&s)? {
+            d if d.is_zero() => Err(format!("duration {s:?} must be longer than zero")),
+            d => Ok(Span(d)),
+        }
+    }
+}
+
 fn split_unit(s: &str) -> (&str, &str) {
     let s = s.trim();
     let at = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
