@@ -45,6 +45,18 @@ pub struct Options {
     /// ranges read these buckets instead of every point. Adding a tier to an existing store
     /// builds it from its segments on open.
     pub tiers: Vec<Duration>,
+    /// How long each tier of which series is kept (see [`crate::retention`]); empty:
+    /// everything forever.
+    pub retention: Vec<crate::retention::RetentionRule>,
+    /// The background compaction merges a time partition's files once it has this many
+    /// (and once more when the partition is over, into one file).
+    pub compact_files: usize,
+    /// Most bytes per second the background compaction writes; 0 for no limit.
+    pub compact_bytes_per_sec: u64,
+    /// Run compaction and retention in the background: after flushes, and every minute.
+    /// Off, they run only when [`crate::Engine::compact`] and
+    /// [`crate::Engine::apply_retention`] are called.
+    pub background_compaction: bool,
 }
 
 impl Default for Options {
@@ -60,6 +72,10 @@ impl Default for Options {
             cold_after: Some(Duration::from_secs(7 * 24 * 3600)),
             partition: Duration::from_secs(24 * 3600),
             tiers: vec![Duration::from_secs(60), Duration::from_secs(3600)],
+            retention: Vec::new(),
+            compact_files: 4,
+            compact_bytes_per_sec: 64 << 20,
+            background_compaction: true,
         }
     }
 }

@@ -48,6 +48,7 @@ enum Op {
     Flush,
     Delete(usize, i64, i64),
     Reopen,
+    Compact,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -67,6 +68,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Flush),
         1 => (0usize..2, 0i64..2000, 0i64..200).prop_map(|(s, a, l)| Op::Delete(s, a, a + l)),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Compact),
     ]
 }
 
@@ -114,6 +116,7 @@ fn options() -> Options {
         head_flush_bytes: 4_000,
         partition: Duration::from_nanos(700),
         tiers: vec![Duration::from_nanos(10), Duration::from_nanos(40)],
+        background_compaction: false,
         ..Options::default()
     }
 }
@@ -159,6 +162,9 @@ proptest! {
                 Op::Delete(s, a, z) => {
                     e.delete_range(&key(s), a, z).unwrap();
                     model[s].retain(|&t, _| t < a || t >= z);
+                }
+                Op::Compact => {
+                    e.compact(0).unwrap();
                 }
                 Op::Reopen => {
                     e.close().unwrap();

@@ -258,7 +258,8 @@ fn deletes_racing_background_flushes_hide_exactly_the_points_written_before_them
         .chain((1000..1300).map(|t| Point::new(t, Value::I64(1))))
         .collect();
     assert_eq!(all(&e, &k), want);
-    assert!(e.stats().segments > 1, "{:?}", e.stats());
+    // Many flushes happened (background compaction merges their files meanwhile).
+    assert!(e.stats().flushes > 1, "{:?}", e.stats());
     Arc::into_inner(e).unwrap().close().unwrap();
     let e = Engine::open(dir.path(), opts).unwrap();
     assert_eq!(all(&e, &k), want);

@@ -32,6 +32,7 @@ enum Op {
     DropReopen,
     Query(usize, i64, i64),
     Delete(usize, i64, i64),
+    Compact,
 }
 
 fn ts() -> impl Strategy<Value = i64> {
@@ -65,6 +66,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::DropReopen),
         4 => (0..SERIES, ts(), ts()).prop_map(|(s, a, b)| Op::Query(s, a.min(b), a.max(b))),
         2 => (0..SERIES, ts(), ts()).prop_map(|(s, a, b)| Op::Delete(s, a.min(b), a.max(b))),
+        1 => Just(Op::Compact),
     ]
 }
 
@@ -73,6 +75,8 @@ fn options() -> Options {
         durability: Durability::None,
         chunk_max_points: 5,
         head_flush_bytes: 2_000,
+        partition: std::time::Duration::from_nanos(64),
+        background_compaction: false,
         ..Options::default()
     }
 }
@@ -137,6 +141,9 @@ proptest! {
                     let got = e.read_range(&key(s), start, end).unwrap();
                     let want: Vec<Point> = m.range(start..end).map(|(_, p)| *p).collect();
                     prop_assert_eq!(got, want);
+                }
+                Op::Compact => {
+                    e.compact(0).unwrap();
                 }
                 Op::Delete(s, start, end) => {
                     let Some(m) = &mut model[s] else {

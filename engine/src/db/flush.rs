@@ -183,6 +183,7 @@ fn write_frozen(
     write_side_files(inner, side_files)?;
     delete_wal_below(inner, frozen.wal_seq_end)?;
     inner.stats.flushes.fetch_add(1, Ordering::Relaxed);
+    super::compact::wake(inner);
     Ok(())
 }
 

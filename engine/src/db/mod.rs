@@ -2,7 +2,9 @@
 
 mod aggregate;
 pub use aggregate::{AggregatePath, MAX_WINDOWS};
+pub use compact::CompactReport;
 mod commit;
+mod compact;
 mod delete;
 mod flush;
 mod latest;
@@ -70,6 +72,13 @@ pub(crate) struct Inner {
     next_file_id: AtomicU64,
     /// The rollup tiers kept, finest first.
     tiers: Vec<crate::rollup::file::Tier>,
+    /// Held by the one compaction (or retention pass) running.
+    compact_lock: Mutex<()>,
+    /// Wakes the background compaction (after a flush) or stops it.
+    compact_wanted: Mutex<FlushSignal>,
+    compact_cv: Condvar,
+    /// Set on shutdown: a running compaction gives up at the next series.
+    compact_stop: std::sync::atomic::AtomicBool,
     /// Bumped by every applied metadata update; tells the flusher to rewrite the file.
     metadata_changes: AtomicU64,
     stats: Counters,
@@ -109,6 +118,8 @@ struct Counters {
     flushes: AtomicU64,
     summary_chunks: AtomicU64,
     rollup_buckets: AtomicU64,
+    compactions: AtomicU64,
+    retention_drops: AtomicU64,
 }
 
 /// A series as listed by [`Engine::list_series`].
@@ -152,6 +163,10 @@ pub struct Stats {
     pub summary_chunks: u64,
     /// Rollup buckets that aggregates used in place of raw points, since open.
     pub rollup_buckets: u64,
+    /// Time partitions compacted since open.
+    pub compactions: u64,
+    /// Files deleted by retention since open.
+    pub retention_drops: u64,
     /// How long those fsyncs took, one observation each.
     pub wal_fsync_histogram: crate::histogram::HistogramSnapshot,
 }
@@ -246,6 +261,8 @@ impl Engine {
             flushes: i.stats.flushes.load(Ordering::Relaxed),
             summary_chunks: i.stats.summary_chunks.load(Ordering::Relaxed),
             rollup_buckets: i.stats.rollup_buckets.load(Ordering::Relaxed),
+            compactions: i.stats.compactions.load(Ordering::Relaxed),
+            retention_drops: i.stats.retention_drops.load(Ordering::Relaxed),
             wal_fsync_histogram: i.stats.fsync_latency.snapshot(),
         }
     }
@@ -271,6 +288,12 @@ impl Engine {
             let mut f = self.inner.flush_wanted.lock();
             f.shutdown = true;
             self.inner.flush_cv.notify_all();
+        }
+        {
+            self.inner.compact_stop.store(true, Ordering::Relaxed);
+            let mut c = self.inner.compact_wanted.lock();
+            c.shutdown = true;
+            self.inner.compact_cv.notify_all();
         }
         {
             let mut wal = self.inner.wal.lock();

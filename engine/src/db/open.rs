@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::commit::{self, Committed};
 use super::latest::{newest_in_segment, newest_visible};
-use super::{flush, Counters, Engine, FlushSignal, Inner, SideFiles, WalState};
+use super::{compact, flush, Counters, Engine, FlushSignal, Inner, SideFiles, WalState};
 use crate::catalog::{Catalog, SeriesEntry};
 use crate::error::{Error, Result};
 use crate::fsutil::{create_dir, sync_dir};
@@ -133,6 +133,10 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
         next_segment_seq: AtomicU64::new(next_segment_seq),
         next_file_id: AtomicU64::new(next_file_id),
         tiers,
+        compact_lock: Mutex::new(()),
+        compact_wanted: Mutex::new(FlushSignal::default()),
+        compact_cv: Condvar::new(),
+        compact_stop: std::sync::atomic::AtomicBool::new(false),
         // Metadata replayed from the WAL is not in the metadata file yet.
         metadata_changes: AtomicU64::new(metadata_records),
         stats: Counters::default(),
@@ -144,10 +148,13 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
             .spawn(move || f(inner))
             .map_err(|e| Error::io("spawn thread", dir, e))
     };
-    let threads = vec![
+    let mut threads = vec![
         spawn("lodestone-commit", commit::run)?,
         spawn("lodestone-flush", flush::run)?,
     ];
+    if inner.opts.background_compaction {
+        threads.push(spawn("lodestone-compact", compact::run)?);
+    }
     Ok(Engine {
         inner,
         threads,
@@ -188,6 +195,7 @@ fn open_segments(
     }
     // Oldest first: a later file wins on equal timestamps.
     segments.sort_by_key(|s| (s.seq(), s.info().generation, s.id()));
+    let segments = remove_replaced(dir, segments)?;
     for seg in segments.iter().filter(|s| s.info().tier == RAW) {
         for (key, si) in seg.series() {
             let entry = register(catalog, key, si.value_type, seg.path())?;
@@ -198,6 +206,29 @@ fn open_segments(
         }
     }
     Ok(segments)
+}
+
+/// Deletes the files that a compacted file replaces (a crash kept compaction from deleting
+/// them): same tier and partition, a lower generation, a seq in its `replaces_from..=seq`.
+fn remove_replaced(dir: &Path, segments: Vec<Arc<Segment>>) -> Result<Vec<Arc<Segment>>> {
+    let replaced = |s: &Segment| {
+        let i = s.info();
+        segments.iter().any(|c| {
+            let ci = c.info();
+            ci.generation > i.generation
+                && (ci.tier, ci.first_ts, ci.last_ts) == (i.tier, i.first_ts, i.last_ts)
+                && (ci.replaces_from..=ci.seq).contains(&i.seq)
+        })
+    };
+    let (gone, kept): (Vec<_>, Vec<_>) = segments.iter().cloned().partition(|s| replaced(s));
+    for seg in &gone {
+        tracing::info!(file = %seg.path().display(), "removing a file that compaction replaced");
+        std::fs::remove_file(seg.path()).map_err(|e| Error::io("remove", seg.path(), e))?;
+    }
+    if !gone.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(kept)
 }
 
 /// The catalog entry of `key`, registered with type `vt` if new; a known series with another

@@ -120,17 +120,7 @@ fn write_tier(
                 .min(chunk::MAX_BUCKETS);
             let (now, after) = rest.split_at(n);
             rest = after;
-            let bytes = chunk::encode(now).map_err(|e| {
-                Error::corrupt("<rollup in memory>", 0, format!("series {}: {e}", s.key))
-            })?;
-            let c = ClosedChunk {
-                bytes: bytes.into(),
-                count: now.len() as u32,
-                min_ts: now[0].start,
-                max_ts: now[now.len() - 1].start,
-                last: Point::new(now[now.len() - 1].start, Value::I64(0)),
-                summary: None,
-            };
+            let c = bucket_chunk(&s.key, now)?;
             let files = parts.entry(partition(first.start, part_len).0).or_default();
             match files.last_mut() {
                 Some(f) if f.key == &s.key => f.chunks.push(c),
@@ -151,4 +141,25 @@ fn write_tier(
         out.push(Arc::new(Segment::open(&path, id)?));
     }
     Ok(out)
+}
+
+/// A tier chunk holding `buckets` (at most [`chunk::MAX_BUCKETS`], one partition).
+pub(super) fn bucket_chunk(key: &SeriesKey, buckets: &[Bucket]) -> Result<ClosedChunk> {
+    let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
+        return Err(Error::corrupt(
+            "<rollup in memory>",
+            0,
+            format!("series {key}: no bucket"),
+        ));
+    };
+    let bytes = chunk::encode(buckets)
+        .map_err(|e| Error::corrupt("<rollup in memory>", 0, format!("series {key}: {e}")))?;
+    Ok(ClosedChunk {
+        bytes: bytes.into(),
+        count: buckets.len() as u32,
+        min_ts: first.start,
+        max_ts: last.start,
+        last: Point::new(last.start, Value::I64(0)),
+        summary: None,
+    })
 }

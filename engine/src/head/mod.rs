@@ -5,7 +5,7 @@
 
 mod series;
 
-pub use series::{ClosedChunk, SeriesHead};
+pub use series::{encode_parts, ClosedChunk, SeriesHead};
 
 use std::collections::HashMap;
 
