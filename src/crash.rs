@@ -3,7 +3,9 @@
 //! and the metadata series 0 is declared with, so that the test can recompute what was
 //! acknowledged.
 
-use lodestone_engine::{Point, Quality, SeriesKey, SeriesMetadata, Value};
+use std::collections::HashSet;
+
+use lodestone_engine::{Engine, Point, Quality, SeriesKey, SeriesMetadata, Value};
 
 /// Points per series per batch.
 pub const POINTS: u64 = 40;
@@ -91,4 +93,106 @@ pub fn deleted_range(m: u64) -> (i64, i64) {
 /// The metadata [`DELETED_SERIES`] is declared with before the first batch.
 pub fn metadata() -> SeriesMetadata {
     SeriesMetadata::new("degC", "crash test: points deleted every few batches")
+}
+
+/// Every point of batches `0..=last` is present with its exact bits and quality, except the
+/// points of series 0 that an acknowledged delete removed, which are absent; the delete after
+/// batch `last + 1` may or may not have happened, but wholly. Every point present
+/// (acknowledged or not) holds the one value its timestamp may have.
+pub fn verify(engine: &Engine, keys: &[lodestone_engine::SeriesKey], last: u64, kill: u32) {
+    assert_eq!(
+        engine.metadata(&keys[DELETED_SERIES]).unwrap(),
+        Some(metadata()),
+        "kill {kill}: metadata of series 0"
+    );
+    let acked = (last + 1) * POINTS;
+    for (s, key) in keys.iter().enumerate() {
+        let all = engine.read_range(key, i64::MIN, i64::MAX).unwrap();
+        for p in &all {
+            assert_eq!(
+                p.value,
+                value_at(s, p.ts),
+                "kill {kill}: series {s} wrong value at {}",
+                p.ts
+            );
+        }
+        // The acknowledged timestamps of a series are consecutive; walk them in time order.
+        let mut expected: Vec<i64> = (0..acked)
+            .map(|k| ts_of(s, k / POINTS, k % POINTS))
+            .collect();
+        expected.sort_unstable();
+        let (lo, hi) = (expected[0], expected[expected.len() - 1]);
+        let got: Vec<&Point> = all.iter().filter(|p| p.ts >= lo && p.ts <= hi).collect();
+        if s == DELETED_SERIES {
+            let gone = deleted_batches(&all, last, kill);
+            expected.retain(|&ts| !gone.contains(&batch_of(ts)));
+        }
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "kill {kill}: series {s} lost acknowledged points or kept deleted ones (batches 0..={last})"
+        );
+        for (p, ts) in got.iter().zip(&expected) {
+            assert_eq!(p.ts, *ts, "kill {kill}: series {s} lost the point at {ts}");
+            let n = batch_of(p.ts);
+            assert_eq!(
+                p.quality,
+                quality_of(n),
+                "kill {kill}: quality of batch {n}"
+            );
+        }
+    }
+}
+
+/// The batch a timestamp belongs to.
+fn batch_of(ts: i64) -> u64 {
+    (ts.unsigned_abs() / 1_000_000_000) / POINTS
+}
+
+/// The batches whose points of series 0 are deleted: those of every acknowledged delete, and
+/// that of the delete after batch `last + 1` if it happened (all its points gone, or none).
+fn deleted_batches(all: &[Point], last: u64, kill: u32) -> HashSet<u64> {
+    let mut gone: HashSet<u64> = (0..=last).filter_map(deleted_by).collect();
+    if let Some(m) = deleted_by(last + 1) {
+        let left = all.iter().filter(|p| batch_of(p.ts) == m).count() as u64;
+        assert!(
+            left == 0 || left == POINTS,
+            "kill {kill}: the delete of batch {m} was applied in part: {left} points left"
+        );
+        if left == 0 {
+            gone.insert(m);
+        }
+    }
+    gone
+}
+
+/// Options of the compaction crash test (`tests/crash_compaction.rs` and its child
+/// `src/bin/compact-crasher.rs`): two-minute partitions and rollup tiers of 10 s and 1 min,
+/// so that every few batches fill a partition and touch many buckets, and compaction paced
+/// slowly so that a kill often lands inside it. Compaction runs only when the child calls
+/// it, so that the child can say when it does.
+pub fn compaction_options() -> lodestone_engine::Options {
+    use std::time::Duration;
+    lodestone_engine::Options {
+        durability: lodestone_engine::Durability::SyncEachBatch,
+        head_flush_bytes: 64 << 20,
+        chunk_max_points: 32,
+        partition: Duration::from_secs(120),
+        tiers: vec![Duration::from_secs(10), Duration::from_secs(60)],
+        compact_files: 2,
+        compact_bytes_per_sec: 256 << 10,
+        background_compaction: false,
+        ..lodestone_engine::Options::default()
+    }
+}
+
+/// What the compaction crash child was doing, as the lines it prints say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Writing a batch.
+    Writing,
+    /// Flushing: rollup tier files, then raw segment files.
+    Flushing,
+    /// Compacting.
+    Compacting,
 }

@@ -6,17 +6,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lodestone_engine::{Engine, Options, Point};
-use lodestone_suite::crash::{
-    deleted_by, metadata, quality_of, series_keys, ts_of, value_at, DELETED_SERIES, POINTS,
-};
+use lodestone_engine::{Engine, Options};
+use lodestone_suite::crash::{series_keys, verify};
 
 const KILLS: u32 = 60;
 
@@ -81,75 +78,4 @@ fn sigkill_at_random_moments_loses_no_acknowledged_point() {
         total_acked > KILLS as u64,
         "the writer acknowledged too little to test anything: {total_acked}"
     );
-}
-
-/// Every point of batches `0..=last` is present with its exact bits and quality, except the
-/// points of series 0 that an acknowledged delete removed, which are absent; the delete after
-/// batch `last + 1` may or may not have happened, but wholly. Every point present
-/// (acknowledged or not) holds the one value its timestamp may have.
-fn verify(engine: &Engine, keys: &[lodestone_engine::SeriesKey], last: u64, kill: u32) {
-    assert_eq!(
-        engine.metadata(&keys[DELETED_SERIES]).unwrap(),
-        Some(metadata()),
-        "kill {kill}: metadata of series 0"
-    );
-    let acked = (last + 1) * POINTS;
-    for (s, key) in keys.iter().enumerate() {
-        let all = engine.read_range(key, i64::MIN, i64::MAX).unwrap();
-        for p in &all {
-            assert_eq!(
-                p.value,
-                value_at(s, p.ts),
-                "kill {kill}: series {s} wrong value at {}",
-                p.ts
-            );
-        }
-        // The acknowledged timestamps of a series are consecutive; walk them in time order.
-        let mut expected: Vec<i64> = (0..acked)
-            .map(|k| ts_of(s, k / POINTS, k % POINTS))
-            .collect();
-        expected.sort_unstable();
-        let (lo, hi) = (expected[0], expected[expected.len() - 1]);
-        let got: Vec<&Point> = all.iter().filter(|p| p.ts >= lo && p.ts <= hi).collect();
-        if s == DELETED_SERIES {
-            let gone = deleted_batches(&all, last, kill);
-            expected.retain(|&ts| !gone.contains(&batch_of(ts)));
-        }
-        assert_eq!(
-            got.len(),
-            expected.len(),
-            "kill {kill}: series {s} lost acknowledged points or kept deleted ones (batches 0..={last})"
-        );
-        for (p, ts) in got.iter().zip(&expected) {
-            assert_eq!(p.ts, *ts, "kill {kill}: series {s} lost the point at {ts}");
-            let n = batch_of(p.ts);
-            assert_eq!(
-                p.quality,
-                quality_of(n),
-                "kill {kill}: quality of batch {n}"
-            );
-        }
-    }
-}
-
-/// The batch a timestamp belongs to.
-fn batch_of(ts: i64) -> u64 {
-    (ts.unsigned_abs() / 1_000_000_000) / POINTS
-}
-
-/// The batches whose points of series 0 are deleted: those of every acknowledged delete, and
-/// that of the delete after batch `last + 1` if it happened (all its points gone, or none).
-fn deleted_batches(all: &[Point], last: u64, kill: u32) -> HashSet<u64> {
-    let mut gone: HashSet<u64> = (0..=last).filter_map(deleted_by).collect();
-    if let Some(m) = deleted_by(last + 1) {
-        let left = all.iter().filter(|p| batch_of(p.ts) == m).count() as u64;
-        assert!(
-            left == 0 || left == POINTS,
-            "kill {kill}: the delete of batch {m} was applied in part: {left} points left"
-        );
-        if left == 0 {
-            gone.insert(m);
-        }
-    }
-    gone
 }
