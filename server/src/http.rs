@@ -1,6 +1,6 @@
 //! HTTP endpoints: `/ping` and `/health` for load balancers and probes, `/metrics` for
 //! Prometheus, the InfluxDB v1-compatible `/write` ([`crate::influx`]) and `/query`
-//! ([`crate::influxql`]), and `/admin/flush`.
+//! ([`crate::influxql`]), `/admin/flush`, and `/admin/compact` (retention, then compaction).
 
 use std::sync::Arc;
 
@@ -37,6 +37,7 @@ pub fn router(engine: Arc<Engine>, metrics: Arc<ServerMetrics>) -> Router {
         .route("/write", post(write))
         .route("/query", get(query).post(query))
         .route("/admin/flush", get(flush).post(flush))
+        .route("/admin/compact", get(compact).post(compact))
         .layer(DefaultBodyLimit::max(influx::MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -98,6 +99,36 @@ async fn query(State(state): State<AppState>, RawQuery(q): RawQuery, body: Bytes
 
 /// Moves the head into segment files now (benchmarks and operators call it before sizing
 /// the data folder or taking a backup).
+/// Applies retention and merges every time partition that needs it, now; answers with what
+/// was done.
+async fn compact(State(state): State<AppState>) -> Response {
+    let engine = state.engine.clone();
+    let run = move || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64);
+        let (dropped, dropped_bytes) = engine.apply_retention(now)?;
+        let r = engine.compact(now)?;
+        Ok::<_, lodestone_engine::Error>(serde_json::json!({
+            "retention_files_dropped": dropped,
+            "retention_bytes_dropped": dropped_bytes,
+            "partitions_compacted": r.partitions,
+            "files_in": r.files_in,
+            "files_out": r.files_out,
+            "bytes_in": r.bytes_in,
+            "bytes_out": r.bytes_out,
+        }))
+    };
+    match tokio::task::spawn_blocking(run).await {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(e)) => influx::engine_error(e),
+        Err(e) => {
+            tracing::error!(error = %e, "compaction task failed");
+            influx::error_response(StatusCode::INTERNAL_SERVER_ERROR, "compaction task failed")
+        }
+    }
+}
+
 async fn flush(State(state): State<AppState>) -> Response {
     let engine = state.engine.clone();
     match tokio::task::spawn_blocking(move || engine.flush()).await {

@@ -41,7 +41,7 @@ pub fn render(stats: &Stats, server: &ServerMetrics) -> String {
         let _ = writeln!(out, "# TYPE {name} {kind}");
         let _ = writeln!(out, "{name} {value}");
     };
-    let counters: [(&str, &str, &str, f64); 17] = [
+    let counters: [(&str, &str, &str, f64); 19] = [
         ("lodestone_points_written_total", "counter", "Points acknowledged since start.", stats.points_written as f64),
         ("lodestone_batches_written_total", "counter", "Write batches acknowledged since start.", stats.batches_written as f64),
         ("lodestone_wal_fsyncs_total", "counter", "WAL fsyncs by group commit.", stats.wal_fsyncs as f64),
@@ -49,6 +49,8 @@ pub fn render(stats: &Stats, server: &ServerMetrics) -> String {
         ("lodestone_flushes_total", "counter", "Head flushes into segment files.", stats.flushes as f64),
         ("lodestone_summary_chunks_total", "counter", "Segment chunks that aggregates answered from index summaries, without decoding.", stats.summary_chunks as f64),
         ("lodestone_rollup_buckets_total", "counter", "Rollup buckets that aggregates used in place of raw points.", stats.rollup_buckets as f64),
+        ("lodestone_compactions_total", "counter", "Time partitions compacted.", stats.compactions as f64),
+        ("lodestone_retention_files_dropped_total", "counter", "Segment files deleted by retention.", stats.retention_drops as f64),
         ("lodestone_series", "gauge", "Known series.", stats.series as f64),
         ("lodestone_segments", "gauge", "Segment files.", stats.segments as f64),
         ("lodestone_segment_bytes", "gauge", "Bytes in segment files.", stats.segment_bytes as f64),
@@ -151,7 +153,7 @@ mod tests {
         assert!(text.contains("# TYPE lodestone_wal_fsync_seconds histogram\n"));
         let helps = text.lines().filter(|l| l.starts_with("# HELP")).count();
         let types = text.lines().filter(|l| l.starts_with("# TYPE")).count();
-        assert_eq!(helps, 20);
+        assert_eq!(helps, 22);
         assert_eq!(helps, types);
     }
 }

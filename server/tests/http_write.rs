@@ -224,6 +224,35 @@ async fn admin_flush_moves_the_head_to_segments() {
 }
 
 #[tokio::test]
+async fn admin_compact_leaves_one_file_per_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = InProcess::open(dir.path()).await;
+    for t in [1, 2, 3] {
+        let line = format!("m,asset=a0003,site=p1 value={t} {t}\n");
+        assert_eq!(write(srv.http, "", line.as_bytes()).await.0, 204);
+        let (status, text) = request(srv.http, "GET", "/admin/flush", &[], b"").await;
+        assert_eq!(status, 200, "{text}");
+    }
+    let (status, text) = request(srv.http, "POST", "/admin/compact", &[], b"").await;
+    assert_eq!(status, 200, "{text}");
+    // The background compaction may have merged them already; either way one file is left.
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for field in [
+        "partitions_compacted",
+        "files_in",
+        "bytes_out",
+        "retention_files_dropped",
+    ] {
+        assert!(report[field].is_u64(), "{field} in {text}");
+    }
+    let stats = srv.client.stats().await.unwrap();
+    assert_eq!(stats.segments, 1, "{stats:?}");
+    let points = srv.client.query(key("m"), 0, 10).await.unwrap();
+    assert_eq!(points.len(), 3);
+    srv.stop().await;
+}
+
+#[tokio::test]
 async fn metrics_show_latency_histograms_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
     let srv = InProcess::open(dir.path()).await;

@@ -21,6 +21,38 @@ pub struct ConfigFile {
     /// Storage engine settings.
     #[serde(default)]
     pub storage: StorageSection,
+    /// Retention rules, tried in order (`[[retention]]` tables).
+    #[serde(default)]
+    pub retention: Vec<RetentionSection>,
+}
+
+/// One `[[retention]]` table: how long the series it selects are kept.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Which series: selector text, e.g. `vibration{site="p1"}`, `temp*`, `*`.
+    pub series: SelectorText,
+    /// How long raw points are kept (`30d`, or `never`, the default).
+    pub raw: Option<Age>,
+    /// How long the buckets of each rollup tier are kept, by bucket width
+    /// (`{ "1m" = "400d", "1h" = "never" }`); tiers not named are kept forever.
+    #[serde(default)]
+    pub tiers: std::collections::BTreeMap<Span, Age>,
+}
+
+/// A series selector given as text (see `series_text::parse_selector`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct SelectorText(pub lodestone_engine::Selector);
+
+impl TryFrom<String> for SelectorText {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        crate::series_text::parse_selector(&s)
+            .map(SelectorText)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// The `[storage]` table: engine options.

@@ -90,6 +90,15 @@ impl ServeSettings {
             &mut e.tiers,
             st.tiers.map(|t| t.into_iter().map(|s| s.0).collect()),
         );
+        e.retention = file
+            .retention
+            .into_iter()
+            .map(|r| lodestone_engine::RetentionRule {
+                series: r.series.0,
+                raw: r.raw.and_then(|a| a.0),
+                tiers: r.tiers.into_iter().map(|(w, ttl)| (w.0, ttl.0)).collect(),
+            })
+            .collect();
         set(&mut s.data_dir, flags.data_dir.or(file.data_dir));
         set(&mut s.grpc_listen, flags.grpc_listen.or(file.grpc_listen));
         set(&mut s.http_listen, flags.http_listen.or(file.http_listen));
@@ -142,6 +151,13 @@ mod tests {
             chunk_max_size = 8192
             partition = "7d"
             tiers = ["10m"]
+            [[retention]]
+            series = 'vib*{site="p1"}'
+            raw = "30d"
+            tiers = { "10m" = "400d" }
+            [[retention]]
+            series = "*"
+            raw = "never"
             "#,
         )
         .unwrap();
@@ -159,6 +175,20 @@ mod tests {
         assert_eq!(s.engine.chunk_max_bytes, 8192);
         assert_eq!(s.engine.partition, Duration::from_secs(7 * 86400));
         assert_eq!(s.engine.tiers, vec![Duration::from_secs(600)]);
+        let r = &s.engine.retention;
+        assert_eq!(r.len(), 2);
+        let vib = lodestone_engine::SeriesKey::new("vibration", [("site", "p1")]).unwrap();
+        let temp = lodestone_engine::SeriesKey::new("temperature", [("site", "p1")]).unwrap();
+        assert!(r[0].series.matches(&vib) && !r[0].series.matches(&temp));
+        assert_eq!(r[0].raw, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(
+            r[0].tiers,
+            vec![(
+                Duration::from_secs(600),
+                Some(Duration::from_secs(400 * 86_400))
+            )]
+        );
+        assert!(r[1].series.matches(&temp) && r[1].raw.is_none());
 
         let file = ConfigFile::parse("[storage]\ndurability = \"interval:2s\"").unwrap();
         let s = ServeSettings::resolve(file, Overrides::default());
@@ -174,6 +204,8 @@ mod tests {
         assert!(e.contains("head_max") && e.contains("line 2"), "{e}");
         let e = ConfigFile::parse("[storage]\nhead_max_size = \"1 gigabyte\"").unwrap_err();
         assert!(e.contains("unknown unit"), "{e}");
+        let e = ConfigFile::parse("[[retention]]\nseries = \"t{a=~\\\"(\\\"}\"").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("pattern \"(\""), "{e}");
         let e = ConfigFile::parse("[storage]\ntiers = [\"0s\"]").unwrap_err();
         assert!(e.contains("longer than zero"), "{e}");
         let e = ConfigFile::parse("[storage]\ndurability = \"fast\"").unwrap_err();

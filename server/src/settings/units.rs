@@ -110,7 +110,7 @@ impl TryFrom<String> for Age {
 }
 
 /// A positive length of time written like a duration (`1m`, `1h`, `1d`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
 #[serde(try_from = "String")]
 pub struct Span(pub Duration);
 
