@@ -143,10 +143,6 @@ impl Engine {
                     .binary_search_by_key(&(m.min_ts, i), |s| (s.1.min_ts, s.0))
                     .is_ok()
         };
-        let mut points = snap.read(key, spec.start, spec.end, &skip)?;
-        if !covered.is_empty() {
-            points.retain(|p| !covered.contains(p.ts, p.ts));
-        }
         // Buckets and summarised chunks never overlap: merge them by start.
         let mut pieces: Vec<(i64, &Summary)> = buckets
             .iter()
@@ -157,21 +153,31 @@ impl Engine {
             }))
             .collect();
         pieces.sort_by_key(|p| p.0);
-        let mut at = 0;
-        let mut feed = |b: &mut WindowBuilder<'_>, until: i64| {
-            while let Some(p) = points.get(at).filter(|p| p.ts < until) {
+        let mut pieces = pieces.into_iter().peekable();
+        // Points go in between the pieces; none lies inside one.
+        let mut take = |b: &mut WindowBuilder<'_>, pts: &[Point]| {
+            for p in pts {
+                while let Some((_, s)) = pieces.next_if(|(start, _)| *start < p.ts) {
+                    b.push_summary(s);
+                }
+                if !covered.is_empty() && covered.contains(p.ts, p.ts) {
+                    continue;
+                }
                 if let Some(x) = spec.quality.uses(p) {
                     b.push(p.ts, x);
                 }
-                at += 1;
             }
         };
-        for (start, s) in pieces {
-            // No raw point lies in the piece's range: those before it go first.
-            feed(&mut b, start);
+        let streamed = snap.stream(key, spec.start, spec.end, &skip, &mut |pts| {
+            take(&mut b, pts)
+        })?;
+        if !streamed {
+            let points = snap.read(key, spec.start, spec.end, &skip)?;
+            take(&mut b, &points);
+        }
+        for (_, s) in pieces {
             b.push_summary(s);
         }
-        feed(&mut b, i64::MAX);
         let stats = &self.inner.stats;
         stats
             .summary_chunks

@@ -123,6 +123,79 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// Hands every point of `key` in `[start, end)` (except those of skipped chunks) to `f`,
+    /// in time order, a chunk at a time, without gathering them: possible when no two
+    /// sources overlap in time, which is the common case (data flushed in order). Returns
+    /// `false`, having called nothing, when they do; then [`Snapshot::read`] merges them.
+    pub fn stream(
+        &self,
+        key: &SeriesKey,
+        start: i64,
+        end: i64,
+        skip: &dyn Fn(usize, &ChunkMeta) -> bool,
+        f: &mut dyn FnMut(&[Point]),
+    ) -> Result<bool> {
+        enum Piece<'a> {
+            Chunk(&'a Segment, &'a ChunkMeta, HiddenRanges),
+            Memory(&'a [Point]),
+        }
+        let version = &self.version;
+        let mut pieces: Vec<(i64, i64, Piece<'_>)> = Vec::new();
+        for (i, seg) in version.segments.iter().enumerate() {
+            let Some(si) = seg.get(key) else { continue };
+            let hidden = version.tombstones.hidden(key, seg.seq());
+            for m in &si.chunks {
+                let wanted = m.max_ts >= start
+                    && m.min_ts < end
+                    && !hidden.covers(m.min_ts, m.max_ts)
+                    && !skip(i, m);
+                if wanted {
+                    let h = if hidden.overlaps(m.min_ts, m.max_ts) {
+                        hidden.clone()
+                    } else {
+                        HiddenRanges::default()
+                    };
+                    pieces.push((m.min_ts, m.max_ts, Piece::Chunk(seg, m, h)));
+                }
+            }
+        }
+        for pts in &self.memory {
+            if let (Some(a), Some(b)) = (pts.first(), pts.last()) {
+                pieces.push((a.ts, b.ts, Piece::Memory(pts)));
+            }
+        }
+        pieces.sort_by_key(|p| p.0);
+        if pieces.windows(2).any(|w| w[0].1 >= w[1].0) {
+            return Ok(false);
+        }
+        let mut buf = Vec::new();
+        for (_, _, piece) in &pieces {
+            match piece {
+                Piece::Memory(pts) => f(pts),
+                Piece::Chunk(seg, m, hidden) => {
+                    buf.clear();
+                    decode_chunk_into(seg.chunk_bytes(m)?, &mut buf).map_err(|e| {
+                        Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}"))
+                    })?;
+                    if buf.len() != m.count as usize {
+                        return Err(Error::corrupt(
+                            seg.path(),
+                            m.offset,
+                            format!("chunk of {key}: point count differs from the index"),
+                        ));
+                    }
+                    if m.min_ts < start || m.max_ts >= end || !hidden.is_empty() {
+                        buf.retain(|p| p.ts >= start && p.ts < end && !hidden.contains(p.ts));
+                    }
+                    f(&buf);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
 fn read_segment(
     seg: &Arc<Segment>,
     key: &SeriesKey,

@@ -83,6 +83,18 @@ impl Summary {
         self.last = (ts, x);
     }
 
+    /// [`Summary::push`] without keeping `m2` up to date (it is left as it was): the hot
+    /// loop of aggregates that do not need the spread saves two divisions a point.
+    #[inline]
+    pub fn push_without_spread(&mut self, ts: i64, x: f64) {
+        self.count += 1;
+        self.sum += x;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        self.integral += self.last.1 * span(self.last.0, ts);
+        self.last = (ts, x);
+    }
+
     /// Appends `later`, whose points all come after this summary's.
     pub fn merge(&mut self, later: &Summary) {
         if later.count == 0 {

@@ -186,6 +186,11 @@ pub struct WindowBuilder<'a> {
     held: Option<(i64, f64)>,
     /// When set, windows with points are kept as summaries instead of values.
     summaries: Option<Vec<(i64, Summary)>>,
+    /// Exclusive end of the current window (`i64::MIN` when there is none): a point before
+    /// it joins the current window without an index computed.
+    current_end: i64,
+    /// The spread (`Summary::m2`) is kept up: the answer needs it.
+    spread: bool,
 }
 
 impl<'a> WindowBuilder<'a> {
@@ -200,6 +205,8 @@ impl<'a> WindowBuilder<'a> {
             done: 0,
             held: before,
             summaries: None,
+            current_end: i64::MIN,
+            spread: spec.aggregate == Aggregate::Stddev,
         }
     }
 
@@ -208,6 +215,7 @@ impl<'a> WindowBuilder<'a> {
     pub fn summaries(spec: &'a WindowSpec) -> WindowBuilder<'a> {
         let mut b = WindowBuilder::new(spec, None);
         b.summaries = Some(Vec::new());
+        b.spread = true;
         b
     }
 
@@ -225,14 +233,30 @@ impl<'a> WindowBuilder<'a> {
     /// Adds a used point in `[start, end)`, later than everything added before.
     #[inline]
     pub fn push(&mut self, ts: i64, x: f64) {
+        if ts < self.current_end {
+            if let Some((_, s)) = &mut self.current {
+                if self.spread {
+                    s.push(ts, x);
+                } else {
+                    s.push_without_spread(ts, x);
+                }
+                return;
+            }
+        }
         let k = self.spec.index(ts);
         match &mut self.current {
             Some((c, s)) if *c == k => s.push(ts, x),
             _ => {
                 self.close_before(k, Some((ts, x)));
-                self.current = Some((k, Summary::of(ts, x)));
+                self.open(k, Summary::of(ts, x));
             }
         }
+    }
+
+    /// Makes window `k` the current one, with summary `s`.
+    fn open(&mut self, k: u64, s: Summary) {
+        self.current = Some((k, s));
+        self.current_end = self.spec.window_end(k);
     }
 
     /// Adds the summary of used points that all lie in one window of `[start, end)`, later
@@ -246,7 +270,7 @@ impl<'a> WindowBuilder<'a> {
             Some((c, cur)) if *c == k => cur.merge(s),
             _ => {
                 self.close_before(k, Some(s.first));
-                self.current = Some((k, *s));
+                self.open(k, *s);
             }
         }
     }
