@@ -79,6 +79,10 @@ pub struct StorageSection {
     pub partition: Option<Span>,
     /// Bucket widths of the rollup tiers; an empty list keeps none.
     pub tiers: Option<Vec<Span>>,
+    /// The background compaction merges a partition once it has this many files.
+    pub compact_files: Option<usize>,
+    /// Most bytes per second the background compaction writes (0: no limit).
+    pub compact_bytes_per_sec: Option<ByteSize>,
 }
 
 /// Why the config file could not be used.

@@ -86,6 +86,11 @@ impl ServeSettings {
         set(&mut e.flush_on_close, st.flush_on_close);
         set(&mut e.cold_after, st.cold_after.map(|a| a.0));
         set(&mut e.partition, st.partition.map(|p| p.0));
+        set(&mut e.compact_files, st.compact_files);
+        set(
+            &mut e.compact_bytes_per_sec,
+            st.compact_bytes_per_sec.map(|b| b.0),
+        );
         set(
             &mut e.tiers,
             st.tiers.map(|t| t.into_iter().map(|s| s.0).collect()),
