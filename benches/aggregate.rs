@@ -8,7 +8,7 @@
 //! written a day per batch and flushed every 24 days (on partition boundaries), then closed.
 //!
 //! Two stores of the same points, each built once and cached under
-//! `target/bench-data/aggregate-year-v1/<store>` (a `complete` marker, holding the build
+//! `target/bench-data/aggregate-year-v2/<store>` (a `complete` marker, holding the build
 //! time, is written last; without it the folder is rebuilt; change `v1` when the data or
 //! the layout changes):
 //! - `cold`: the default options. The whole year is older than `cold_after` (7 days) by
@@ -20,7 +20,7 @@
 //! (already entropy-coded) chunks, and both stores hold the same segment bytes; `warm` is
 //! kept so that a change of codec or threshold shows up here.
 //!
-//! Both keep the default tiers (1 min, 1 h). Once, before any timing, every path must agree
+//! Both keep the default tiers (1 h, 1 d). Once, before any timing, every path must agree
 //! with the others and the raw path with the hourly means computed from the generator
 //! itself: 8760 windows of 3600 points, the counts exact and the means within 1e-9
 //! relative. Stderr then gets, per store, its size (bytes per point of the whole folder and
@@ -139,7 +139,7 @@ struct Layout {
 }
 
 fn layouts() -> Vec<Layout> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/aggregate-year-v1");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/aggregate-year-v2");
     let base = Options {
         durability: Durability::None,
         ..Options::default()

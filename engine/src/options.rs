@@ -42,8 +42,10 @@ pub struct Options {
     /// the Unix epoch. Changing it later is safe (each file records its own range).
     pub partition: Duration,
     /// Bucket widths of the rollup tiers kept beside raw points: aggregates over long
-    /// ranges read these buckets instead of every point. Adding a tier to an existing store
-    /// builds it from its segments on open.
+    /// ranges read these buckets instead of every point. A bucket takes about 19 bytes, so
+    /// the default (one hour, one day) costs about 0.005 bytes per point of a 1 Hz series; a
+    /// one-minute tier would cost about 0.3. A tier added to a store with data covers what
+    /// is flushed from then on (older data is answered from points).
     pub tiers: Vec<Duration>,
     /// How long each tier of which series is kept (see [`crate::retention`]); empty:
     /// everything forever.
@@ -71,7 +73,7 @@ impl Default for Options {
             flush_on_close: true,
             cold_after: Some(Duration::from_secs(7 * 24 * 3600)),
             partition: Duration::from_secs(24 * 3600),
-            tiers: vec![Duration::from_secs(60), Duration::from_secs(3600)],
+            tiers: vec![Duration::from_secs(3600), Duration::from_secs(86_400)],
             retention: Vec::new(),
             compact_files: 4,
             compact_bytes_per_sec: 64 << 20,

@@ -325,10 +325,21 @@ fn summarisable(
     type Range = (i64, i64, Option<(usize, ChunkMeta)>);
     let mut ranges: Vec<Range> = Vec::new();
     for (i, seg) in version.segments.iter().enumerate() {
+        if !seg.overlaps(spec.start, spec.end) {
+            continue;
+        }
         let Some(si) = seg.get(key) else { continue };
         let hidden = version.tombstones.hidden(key, seg.seq());
-        for m in &si.chunks {
-            if m.max_ts < spec.start || m.min_ts >= spec.end || hidden.covers(m.min_ts, m.max_ts) {
+        // Only chunks in the range matter (they are sorted and disjoint within a file).
+        let from = si.chunks.partition_point(|m| m.max_ts < spec.start);
+        for m in &si.chunks[from..] {
+            if m.min_ts >= spec.end {
+                break;
+            }
+            // A chunk inside the buckets' ranges is neither summarised nor in the way of
+            // one that is (that one would overlap the buckets too).
+            let inside_buckets = !covered.is_empty() && covered.contains(m.min_ts, m.max_ts);
+            if inside_buckets || hidden.covers(m.min_ts, m.max_ts) {
                 continue;
             }
             let candidate = m.min_ts >= spec.start

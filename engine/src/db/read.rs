@@ -104,6 +104,9 @@ impl Snapshot {
         let mut decoded = Vec::new();
         let mut spans = Vec::with_capacity(version.segments.len());
         for (i, seg) in version.segments.iter().enumerate() {
+            if !seg.overlaps(start, end) {
+                continue;
+            }
             let hidden = version.tombstones.hidden(key, seg.seq());
             let from = decoded.len();
             read_segment(seg, key, start, end, &hidden, &|m| skip(i, m), &mut decoded)?;
@@ -143,9 +146,13 @@ impl Snapshot {
         let version = &self.version;
         let mut pieces: Vec<(i64, i64, Piece<'_>)> = Vec::new();
         for (i, seg) in version.segments.iter().enumerate() {
+            if !seg.overlaps(start, end) {
+                continue;
+            }
             let Some(si) = seg.get(key) else { continue };
             let hidden = version.tombstones.hidden(key, seg.seq());
-            for m in &si.chunks {
+            let from = si.chunks.partition_point(|m| m.max_ts < start);
+            for m in &si.chunks[from..] {
                 let wanted = m.max_ts >= start
                     && m.min_ts < end
                     && !hidden.covers(m.min_ts, m.max_ts)

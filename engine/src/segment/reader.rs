@@ -104,6 +104,11 @@ impl Segment {
         self.id
     }
 
+    /// True when the file's time partition meets `[start, end)`.
+    pub fn overlaps(&self, start: i64, end: i64) -> bool {
+        self.info.last_ts >= start && self.info.first_ts < end
+    }
+
     /// What the header says the file holds.
     pub fn info(&self) -> &SegmentInfo {
         &self.info
