@@ -196,3 +196,37 @@ pub enum Phase {
     /// Compacting.
     Compacting,
 }
+
+/// What each crash child does first: opens the store in `dir` with `opts` and declares
+/// series 0 with its metadata. Returns the engine and the workload's series.
+pub fn open_child(
+    dir: &str,
+    opts: lodestone_engine::Options,
+) -> Result<(Engine, Vec<SeriesKey>), String> {
+    let engine = Engine::open(dir, opts).map_err(|e| format!("open failed: {e}"))?;
+    let keys = series_keys();
+    let deleted = &keys[DELETED_SERIES];
+    engine
+        .declare_series(deleted, lodestone_engine::ValueType::F64, metadata())
+        .map_err(|e| format!("declaring {deleted} failed: {e}"))?;
+    Ok((engine, keys))
+}
+
+/// Writes batch `n` of the workload, then the delete that follows it, if any; returns once
+/// both are acknowledged.
+pub fn write_batch(engine: &Engine, keys: &[SeriesKey], n: u64) -> Result<(), String> {
+    let mut batch = lodestone_engine::WriteBatch::new();
+    for (s, key) in keys.iter().enumerate() {
+        batch.add(key.clone(), batch_points(s, n));
+    }
+    engine
+        .write(&batch)
+        .map_err(|e| format!("write of batch {n} failed: {e}"))?;
+    if let Some(m) = deleted_by(n) {
+        let (start, end) = deleted_range(m);
+        engine
+            .delete_range(&keys[DELETED_SERIES], start, end)
+            .map_err(|e| format!("delete after batch {n} failed: {e}"))?;
+    }
+    Ok(())
+}

@@ -1,10 +1,11 @@
 //! Crash test of compaction and rollup building with real processes: a child writes the
 //! crash workload, flushing (which builds rollup buckets) and compacting (paced slowly)
-//! after every batch; the test SIGKILLs it at random moments until at least 20 kills have
-//! landed inside a compaction and 5 inside a flush, and after each kill opens the store
-//! and checks that every acknowledged point is there, bit-identical, no acknowledged delete
-//! is undone, and aggregates answered from rollup tiers and chunk summaries equal the naive
-//! reference over the raw points.
+//! after every batch, and says when each step starts. The test waits for a compaction or a
+//! flush to start and SIGKILLs the child a random moment into it, until 30 kills have
+//! landed inside a compaction and 15 inside a flush. After each kill it opens the store and
+//! checks that every acknowledged point is there, bit-identical, that no acknowledged
+//! delete is undone, and that aggregates answered from rollup tiers and chunk summaries
+//! equal the naive reference over the raw points.
 
 #![allow(clippy::unwrap_used)]
 

@@ -52,25 +52,29 @@ impl Pattern {
         &self.text
     }
 
-    /// A pattern from a shell-style glob: `*` any run of characters, `?` one character,
-    /// everything else literal.
+    /// A pattern from a shell-style glob (see [`glob_to_regex`]); its text is the regular
+    /// expression, which is what travels on the wire.
     pub fn glob(glob: &str) -> Result<Pattern> {
-        let mut re = String::with_capacity(glob.len() * 2);
-        for ch in glob.chars() {
-            match ch {
-                '*' => re.push_str(".*"),
-                '?' => re.push('.'),
-                c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
-            }
-        }
-        let mut p = Pattern::new(&re)?;
-        p.text = glob.to_string();
-        Ok(p)
+        Pattern::new(&glob_to_regex(glob))
     }
 
     fn is_match(&self, value: &str) -> bool {
         self.regex.is_match(value)
     }
+}
+
+/// The regular expression of a shell-style glob: `*` any run of characters, `?` one
+/// character, everything else literal.
+pub fn glob_to_regex(glob: &str) -> String {
+    let mut re = String::with_capacity(glob.len() * 2);
+    for ch in glob.chars() {
+        match ch {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    re
 }
 
 impl Matcher {

@@ -17,19 +17,7 @@ use lodestone_engine::{
 };
 use proptest::prelude::*;
 
-const AGGS: [Aggregate; 11] = [
-    Aggregate::Count,
-    Aggregate::Sum,
-    Aggregate::Min,
-    Aggregate::Max,
-    Aggregate::Mean,
-    Aggregate::First,
-    Aggregate::Last,
-    Aggregate::Stddev,
-    Aggregate::TimeWeighted,
-    Aggregate::InterpolatePrevious,
-    Aggregate::InterpolateLinear,
-];
+const AGGS: [Aggregate; 11] = Aggregate::ALL;
 const FILLS: [Fill; 4] = [Fill::None, Fill::Null, Fill::Previous, Fill::Linear];
 const QUALITIES: [QualityFilter; 3] = [
     QualityFilter::Good,

@@ -136,27 +136,12 @@ pub fn parse_selector(text: &str) -> Result<Selector, SeriesTextError> {
     let name = match name {
         Some(m) => m,
         None if name_text.contains(['*', '?']) => {
-            Matcher::Matches(c.pattern(0, &glob_regex(name_text))?)
+            Matcher::Matches(c.pattern(0, &lodestone_engine::select::glob_to_regex(name_text))?)
         }
         None if name_text.is_empty() => Matcher::Matches(c.pattern(0, ".*")?),
         None => Matcher::Equal(name_text.to_string()),
     };
     Ok(Selector { name, labels })
-}
-
-/// The regular expression of a glob: `*` any run of characters, `?` one, the rest literal.
-/// (Made here rather than with `Pattern::glob` so that the pattern's text is a regular
-/// expression, which is what travels on the wire.)
-fn glob_regex(glob: &str) -> String {
-    let mut re = String::with_capacity(glob.len() * 2);
-    for ch in glob.chars() {
-        match ch {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
-        }
-    }
-    re
 }
 
 /// A position in the text being parsed.

@@ -9,10 +9,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use lodestone_engine::{Durability, Engine, Options, ValueType, WriteBatch};
-use lodestone_suite::crash::{
-    batch_points, deleted_by, deleted_range, metadata, series_keys, DELETED_SERIES,
-};
+use lodestone_engine::{Durability, Options};
+use lodestone_suite::crash::{open_child, write_batch};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -27,35 +25,18 @@ fn main() -> ExitCode {
         chunk_max_points: 128,
         ..Options::default()
     };
-    let engine = match Engine::open(dir, opts) {
-        Ok(e) => e,
+    let (engine, keys) = match open_child(dir, opts) {
+        Ok(opened) => opened,
         Err(e) => {
-            eprintln!("open failed: {e}");
+            eprintln!("{e}");
             return ExitCode::from(1);
         }
     };
-    let keys = series_keys();
-    let deleted = &keys[DELETED_SERIES];
-    if let Err(e) = engine.declare_series(deleted, ValueType::F64, metadata()) {
-        eprintln!("declaring {deleted} failed: {e}");
-        return ExitCode::from(1);
-    }
     let stdout = std::io::stdout();
     for n in first.. {
-        let mut batch = WriteBatch::new();
-        for (s, key) in keys.iter().enumerate() {
-            batch.add(key.clone(), batch_points(s, n));
-        }
-        if let Err(e) = engine.write(&batch) {
-            eprintln!("write of batch {n} failed: {e}");
+        if let Err(e) = write_batch(&engine, &keys, n) {
+            eprintln!("{e}");
             return ExitCode::from(1);
-        }
-        if let Some(m) = deleted_by(n) {
-            let (start, end) = deleted_range(m);
-            if let Err(e) = engine.delete_range(deleted, start, end) {
-                eprintln!("delete after batch {n} failed: {e}");
-                return ExitCode::from(1);
-            }
         }
         let mut out = stdout.lock();
         if writeln!(out, "{n}").and_then(|_| out.flush()).is_err() {

@@ -101,8 +101,10 @@ impl Engine {
     }
 
     /// The start and [`Summary`] of each window of `spec` that has used points, in time
-    /// order: what callers merging windows of several series need (`spec.aggregate` and
-    /// `spec.fill` do not matter here). Errors as [`Engine::aggregate`].
+    /// order: what callers merging windows of several series need. `spec.fill` does not
+    /// matter here, and `spec.aggregate` only says whether the spread (`Summary::m2`, two
+    /// divisions a point) is wanted: only for [`Aggregate::Stddev`]. Errors as
+    /// [`Engine::aggregate`].
     pub fn window_summaries(
         &self,
         key: &SeriesKey,
@@ -154,17 +156,31 @@ impl Engine {
             .collect();
         pieces.sort_by_key(|p| p.0);
         let mut pieces = pieces.into_iter().peekable();
-        // Points go in between the pieces; none lies inside one.
-        let mut take = |b: &mut WindowBuilder<'_>, pts: &[Point]| {
-            for p in pts {
-                while let Some((_, s)) = pieces.next_if(|(start, _)| *start < p.ts) {
-                    b.push_summary(s);
-                }
-                if !covered.is_empty() && covered.contains(p.ts, p.ts) {
-                    continue;
-                }
-                if let Some(x) = spec.quality.uses(p) {
-                    b.push(p.ts, x);
+        // Points go in between the pieces (none lies inside one); points inside the
+        // buckets' ranges are left out.
+        let mut kept = Vec::new();
+        let mut raw = |b: &mut WindowBuilder<'_>, pts: &[Point]| {
+            if covered.is_empty() {
+                b.push_points(pts, spec.quality);
+            } else {
+                kept.clear();
+                kept.extend(pts.iter().filter(|p| !covered.contains(p.ts, p.ts)));
+                b.push_points(&kept, spec.quality);
+            }
+        };
+        let mut take = |b: &mut WindowBuilder<'_>, mut pts: &[Point]| {
+            while let Some(last) = pts.last() {
+                match pieces.next_if(|(start, _)| *start <= last.ts) {
+                    Some((start, s)) => {
+                        let cut = pts.partition_point(|p| p.ts < start);
+                        raw(b, &pts[..cut]);
+                        b.push_summary(s);
+                        pts = &pts[cut..];
+                    }
+                    None => {
+                        raw(b, pts);
+                        break;
+                    }
                 }
             }
         };

@@ -46,6 +46,21 @@ pub enum Aggregate {
 }
 
 impl Aggregate {
+    /// Every aggregate.
+    pub const ALL: [Aggregate; 11] = [
+        Aggregate::Count,
+        Aggregate::Sum,
+        Aggregate::Min,
+        Aggregate::Max,
+        Aggregate::Mean,
+        Aggregate::First,
+        Aggregate::Last,
+        Aggregate::Stddev,
+        Aggregate::TimeWeighted,
+        Aggregate::InterpolatePrevious,
+        Aggregate::InterpolateLinear,
+    ];
+
     /// True when the answer also depends on the used points around `[start, end)`.
     pub fn needs_neighbours(self) -> bool {
         matches!(
@@ -212,10 +227,10 @@ impl<'a> WindowBuilder<'a> {
 
     /// A builder that keeps the summary of each window with points instead of its value,
     /// for callers that merge windows of several series (fill and neighbours do not apply).
+    /// The spread (`m2`) is kept only when `spec.aggregate` is [`Aggregate::Stddev`].
     pub fn summaries(spec: &'a WindowSpec) -> WindowBuilder<'a> {
         let mut b = WindowBuilder::new(spec, None);
         b.summaries = Some(Vec::new());
-        b.spread = true;
         b
     }
 
@@ -249,6 +264,43 @@ impl<'a> WindowBuilder<'a> {
             _ => {
                 self.close_before(k, Some((ts, x)));
                 self.open(k, Summary::of(ts, x));
+            }
+        }
+    }
+
+    /// Adds the used points of `pts` (sorted, in `[start, end)`, later than everything added
+    /// before; `quality` says which are used). Points that fall in the current window are
+    /// summed in a tight loop over a local copy of its summary.
+    pub fn push_points(&mut self, pts: &[Point], quality: QualityFilter) {
+        let mut rest = pts;
+        while let Some(p) = rest.first() {
+            let end = self.current_end;
+            match &mut self.current {
+                Some((_, s)) if p.ts < end => {
+                    let n = rest.partition_point(|p| p.ts < end);
+                    let mut local = *s;
+                    if self.spread {
+                        for p in &rest[..n] {
+                            if let Some(x) = quality.uses(p) {
+                                local.push(p.ts, x);
+                            }
+                        }
+                    } else {
+                        for p in &rest[..n] {
+                            if let Some(x) = quality.uses(p) {
+                                local.push_without_spread(p.ts, x);
+                            }
+                        }
+                    }
+                    *s = local;
+                    rest = &rest[n..];
+                }
+                _ => {
+                    if let Some(x) = quality.uses(p) {
+                        self.push(p.ts, x);
+                    }
+                    rest = &rest[1..];
+                }
             }
         }
     }
@@ -370,11 +422,8 @@ pub fn aggregate_windows(points: &[Point], around: Neighbours, spec: &WindowSpec
     }
     let first = points.partition_point(|p| p.ts < spec.start);
     let mut b = WindowBuilder::new(spec, around.before);
-    for p in points[first..].iter().take_while(|p| p.ts < spec.end) {
-        if let Some(x) = spec.quality.uses(p) {
-            b.push(p.ts, x);
-        }
-    }
+    let last = first + points[first..].partition_point(|p| p.ts < spec.end);
+    b.push_points(&points[first..last], spec.quality);
     b.finish(around.after)
 }
 

@@ -166,19 +166,7 @@ fn time_weighted_and_interpolated_values_hold_each_reading() {
     );
 }
 
-const AGGS: [Aggregate; 11] = [
-    Aggregate::Count,
-    Aggregate::Sum,
-    Aggregate::Min,
-    Aggregate::Max,
-    Aggregate::Mean,
-    Aggregate::First,
-    Aggregate::Last,
-    Aggregate::Stddev,
-    Aggregate::TimeWeighted,
-    Aggregate::InterpolatePrevious,
-    Aggregate::InterpolateLinear,
-];
+const AGGS: [Aggregate; 11] = Aggregate::ALL;
 const FILLS: [Fill; 4] = [Fill::None, Fill::Null, Fill::Previous, Fill::Linear];
 
 proptest! {
