@@ -53,6 +53,7 @@ enum Call {
     Delete(pb::DeleteRequest),
     GetMeta(pb::GetSeriesMetadataRequest),
     PutMeta(pb::PutSeriesMetadataRequest),
+    Aggregate(pb::AggregateRequest),
 }
 
 async fn call(c: &mut LodestoneClient<Channel>, call: Call) -> Result<(), tonic::Status> {
@@ -75,6 +76,11 @@ async fn call(c: &mut LodestoneClient<Channel>, call: Call) -> Result<(), tonic:
         Call::Delete(r) => c.delete(r).await.map(drop),
         Call::GetMeta(r) => c.get_series_metadata(r).await.map(drop),
         Call::PutMeta(r) => c.put_series_metadata(r).await.map(drop),
+        Call::Aggregate(r) => {
+            let mut windows = c.aggregate(r).await?.into_inner();
+            while windows.message().await?.is_some() {}
+            Ok(())
+        }
     }
 }
 
@@ -364,6 +370,54 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
             }),
             Code::FailedPrecondition,
             "pressure",
+        ),
+        (
+            "aggregate of an unknown series",
+            Call::Aggregate(pb::AggregateRequest::of_series(
+                key("nosuch", &[]),
+                0,
+                10,
+                1,
+                pb::AggregateFunction::Mean,
+            )),
+            Code::NotFound,
+            "nosuch",
+        ),
+        (
+            "aggregate with a step of 0",
+            Call::Aggregate(pb::AggregateRequest::of_series(
+                good(),
+                0,
+                10,
+                0,
+                pb::AggregateFunction::Mean,
+            )),
+            Code::InvalidArgument,
+            "step",
+        ),
+        (
+            "aggregate asking for too many windows",
+            Call::Aggregate(pb::AggregateRequest::of_series(
+                good(),
+                i64::MIN,
+                i64::MAX,
+                1,
+                pb::AggregateFunction::Count,
+            )),
+            Code::InvalidArgument,
+            "windows",
+        ),
+        (
+            "aggregate with a broken pattern",
+            Call::Aggregate(pb::AggregateRequest::of_selector(
+                pb::SeriesSelector::new(None, [pb::LabelMatcher::matches("site", "p(1")]),
+                0,
+                10,
+                1,
+                pb::AggregateFunction::Mean,
+            )),
+            Code::InvalidArgument,
+            "p(1",
         ),
     ];
     let mut checked = 0;
