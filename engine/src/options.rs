@@ -82,6 +82,14 @@ impl Default for Options {
     }
 }
 
+/// Nanoseconds since the Unix epoch by the system clock (0 before the epoch): the time
+/// retention and the cold cut-off are measured against.
+pub fn wall_clock_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
+}
+
 impl Options {
     /// The rollup bucket widths in nanoseconds, ascending, without repeats or zeros.
     pub fn tier_widths(&self) -> Vec<i64> {
@@ -100,10 +108,7 @@ impl Options {
     pub(crate) fn chunk_limits(&self) -> crate::head::ChunkLimits {
         let nanos = |d: Duration| d.as_nanos().min(i64::MAX as u128) as i64;
         let cold_before = self.cold_after.map_or(i64::MIN, |age| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, nanos);
-            now.saturating_sub(nanos(age))
+            wall_clock_nanos().saturating_sub(nanos(age))
         });
         crate::head::ChunkLimits {
             max_points: self.chunk_max_points,

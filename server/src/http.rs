@@ -104,9 +104,7 @@ async fn query(State(state): State<AppState>, RawQuery(q): RawQuery, body: Bytes
 async fn compact(State(state): State<AppState>) -> Response {
     let engine = state.engine.clone();
     let run = move || {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64);
+        let now = lodestone_engine::options::wall_clock_nanos();
         let (dropped, dropped_bytes) = engine.apply_retention(now)?;
         let r = engine.compact(now)?;
         Ok::<_, lodestone_engine::Error>(serde_json::json!({

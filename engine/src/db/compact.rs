@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Engine, Inner};
-use crate::codec::{cold, decode_chunk_into, Encoding};
+use crate::codec::{cold, Encoding};
 use crate::error::{Error, Result};
 use crate::fsutil::sync_dir;
 use crate::head::encode_parts;
@@ -146,7 +146,7 @@ pub(super) fn run(inner: Arc<Inner>) {
             }
             c.wanted = false;
         }
-        let now = wall_clock();
+        let now = crate::options::wall_clock_nanos();
         if let Err(e) = apply_retention(&inner, now) {
             tracing::error!(error = %e, "retention failed; will retry");
         }
@@ -164,13 +164,6 @@ pub(super) fn run(inner: Arc<Inner>) {
             Err(e) => tracing::error!(error = %e, "compaction failed; will retry"),
         }
     }
-}
-
-/// Nanoseconds since the Unix epoch by the system clock.
-fn wall_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
 }
 
 /// Merges the groups for which `wanted` is true (and that need it) at time `now`.
@@ -348,9 +341,7 @@ fn raw_chunks(
         let si = seg.get(key).expect("filtered above");
         let mut pts = Vec::with_capacity(si.chunks.iter().map(|m| m.count as usize).sum());
         for m in &si.chunks {
-            decode_chunk_into(seg.chunk_bytes(m)?, &mut pts).map_err(|e| {
-                Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}"))
-            })?;
+            seg.decode_chunk(key, m, &mut pts)?;
         }
         version.tombstones.hidden(key, seg.seq()).filter(&mut pts);
         sources.push(pts);

@@ -19,6 +19,7 @@ use super::commit::Pending;
 use super::{Engine, Inner, SideFiles};
 use crate::error::{Error, Result};
 use crate::fsutil::sync_dir;
+use crate::head::ClosedChunk;
 use crate::metadata::file as metadata_file;
 use crate::point::ValueType;
 use crate::rollup::build::Touched;
@@ -147,30 +148,10 @@ fn write_frozen(
     };
     if !series.is_empty() {
         series.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-        // One file per time partition, each with the series in key order.
-        let mut parts: BTreeMap<i64, Vec<SeriesChunks<'_>>> = BTreeMap::new();
-        for (e, chunks) in &series {
-            for c in chunks {
-                let (first, _) = partition(c.min_ts, limits.partition);
-                let files = parts.entry(first).or_default();
-                match files.last_mut() {
-                    Some(s) if s.key == &e.key => s.chunks.push(c.clone()),
-                    _ => files.push(SeriesChunks {
-                        key: &e.key,
-                        value_type: e.value_type,
-                        chunks: vec![c.clone()],
-                    }),
-                }
-            }
-        }
-        let seq = frozen.segment_seq;
-        for (first, input) in parts {
-            let (first, last) = partition(first, limits.partition);
-            let info = SegmentInfo::flushed(seq, RAW, first, last);
-            let id = inner.next_file_id.fetch_add(1, Ordering::Relaxed);
-            let path = write_segment(&inner.segment_dir, id, &info, &input)?;
-            segs.push(Arc::new(Segment::open(&path, id)?));
-        }
+        let chunks = series
+            .iter()
+            .flat_map(|(e, chunks)| chunks.iter().map(|c| (&e.key, e.value_type, c.clone())));
+        segs = write_partitioned(inner, frozen.segment_seq, RAW, limits.partition, chunks)?;
     }
     {
         let mut version = inner.version.write();
@@ -185,6 +166,39 @@ fn write_frozen(
     inner.stats.flushes.fetch_add(1, Ordering::Relaxed);
     super::compact::wake(inner);
     Ok(())
+}
+
+/// Writes `chunks` (in series key order, each series' in time order) with sequence number
+/// `seq` into the files of tier `tier`: one per time partition of length `part_len`, which
+/// each chunk's first point decides (no chunk crosses a partition). Returns them opened.
+pub(super) fn write_partitioned<'a>(
+    inner: &Inner,
+    seq: u64,
+    tier: i64,
+    part_len: i64,
+    chunks: impl IntoIterator<Item = (&'a SeriesKey, ValueType, ClosedChunk)>,
+) -> Result<Vec<Arc<Segment>>> {
+    let mut parts: BTreeMap<i64, Vec<SeriesChunks<'a>>> = BTreeMap::new();
+    for (key, value_type, c) in chunks {
+        let files = parts.entry(partition(c.min_ts, part_len).0).or_default();
+        match files.last_mut() {
+            Some(s) if s.key == key => s.chunks.push(c),
+            _ => files.push(SeriesChunks {
+                key,
+                value_type,
+                chunks: vec![c],
+            }),
+        }
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for (first, series) in parts {
+        let (first, last) = partition(first, part_len);
+        let info = SegmentInfo::flushed(seq, tier, first, last);
+        let id = inner.next_file_id.fetch_add(1, Ordering::Relaxed);
+        let path = write_segment(&inner.segment_dir, id, &info, &series)?;
+        out.push(Arc::new(Segment::open(&path, id)?));
+    }
+    Ok(out)
 }
 
 /// Rewrites the tombstone and metadata files when something changed since they were last

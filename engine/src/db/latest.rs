@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use crate::codec::decode_chunk_into;
 use crate::error::{Error, Result};
 use crate::head::{Memtable, SeriesHead};
 use crate::point::{Point, Quality, Value};
@@ -67,8 +66,7 @@ pub(super) fn newest_in_segment(
             continue;
         }
         let mut pts = Vec::new();
-        decode_chunk_into(seg.chunk_bytes(m)?, &mut pts)
-            .map_err(|e| Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}")))?;
+        seg.decode_chunk(key, m, &mut pts)?;
         if let Some(p) = pts.iter().rev().find(|p| !hidden.contains(p.ts)) {
             return Ok(Some(*p));
         }

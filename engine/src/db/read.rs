@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use super::Engine;
-use crate::codec::decode_chunk_into;
 use crate::error::{Error, Result};
 use crate::point::Point;
 use crate::query::merge::merge_slices;
@@ -182,16 +181,7 @@ impl Snapshot {
                 Piece::Memory(pts) => f(pts),
                 Piece::Chunk(seg, m, hidden) => {
                     buf.clear();
-                    decode_chunk_into(seg.chunk_bytes(m)?, &mut buf).map_err(|e| {
-                        Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}"))
-                    })?;
-                    if buf.len() != m.count as usize {
-                        return Err(Error::corrupt(
-                            seg.path(),
-                            m.offset,
-                            format!("chunk of {key}: point count differs from the index"),
-                        ));
-                    }
+                    seg.decode_chunk(key, m, &mut buf)?;
                     if m.min_ts < start || m.max_ts >= end || !hidden.is_empty() {
                         buf.retain(|p| p.ts >= start && p.ts < end && !hidden.contains(p.ts));
                     }
@@ -229,17 +219,7 @@ fn read_segment(
             .sum(),
     );
     for m in si.chunks.iter().filter(wanted) {
-        let bytes = seg.chunk_bytes(m)?;
-        let before = pts.len();
-        decode_chunk_into(bytes, pts)
-            .map_err(|e| Error::corrupt(seg.path(), m.offset, format!("chunk of {key}: {e}")))?;
-        if pts.len() - before != m.count as usize {
-            return Err(Error::corrupt(
-                seg.path(),
-                m.offset,
-                format!("chunk of {key}: point count differs from the index"),
-            ));
-        }
+        seg.decode_chunk(key, m, pts)?;
     }
     // Only chunks that straddle the range's edges, and tombstones, leave points to drop.
     let inside = si

@@ -3,7 +3,6 @@
 //! a tier newly configured on an existing store is built from its segments on open.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::read::Snapshot;
@@ -14,8 +13,8 @@ use crate::point::{Point, Value, ValueType};
 use crate::rollup::build::{runs, summarise, Touched};
 use crate::rollup::{bucket_last, chunk, tier_partition, Bucket};
 use crate::segment::reader::Segment;
-use crate::segment::writer::{write_segment, SeriesChunks};
-use crate::segment::{partition, SegmentInfo};
+
+use crate::segment::partition;
 use crate::series::SeriesKey;
 use crate::version::{Frozen, Version};
 
@@ -110,7 +109,7 @@ fn write_tier(
     tier: &[SeriesBuckets],
 ) -> Result<Vec<Arc<Segment>>> {
     let part_len = tier_partition(width, inner.chunk_limits().partition);
-    let mut parts: BTreeMap<i64, Vec<SeriesChunks<'_>>> = BTreeMap::new();
+    let mut chunks = Vec::new();
     for s in tier {
         let mut rest = &s.buckets[..];
         while let Some(first) = rest.first() {
@@ -120,27 +119,10 @@ fn write_tier(
                 .min(chunk::MAX_BUCKETS);
             let (now, after) = rest.split_at(n);
             rest = after;
-            let c = bucket_chunk(&s.key, now)?;
-            let files = parts.entry(partition(first.start, part_len).0).or_default();
-            match files.last_mut() {
-                Some(f) if f.key == &s.key => f.chunks.push(c),
-                _ => files.push(SeriesChunks {
-                    key: &s.key,
-                    value_type: s.value_type,
-                    chunks: vec![c],
-                }),
-            }
+            chunks.push((&s.key, s.value_type, bucket_chunk(&s.key, now)?));
         }
     }
-    let mut out = Vec::new();
-    for (first, series) in parts {
-        let (first, last) = partition(first, part_len);
-        let info = SegmentInfo::flushed(seq, width, first, last);
-        let id = inner.next_file_id.fetch_add(1, Ordering::Relaxed);
-        let path = write_segment(&inner.segment_dir, id, &info, &series)?;
-        out.push(Arc::new(Segment::open(&path, id)?));
-    }
-    Ok(out)
+    super::flush::write_partitioned(inner, seq, width, part_len, chunks)
 }
 
 /// A tier chunk holding `buckets` (at most [`chunk::MAX_BUCKETS`], one partition).

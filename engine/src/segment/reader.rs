@@ -23,7 +23,7 @@ use super::{ChunkMeta, SegmentInfo};
 use crate::checksum::crc32;
 use crate::coding::Reader;
 use crate::error::{Error, Result};
-use crate::point::ValueType;
+use crate::point::{Point, ValueType};
 use crate::series::SeriesKey;
 
 /// The chunks of one series in one segment.
@@ -127,6 +127,24 @@ impl Segment {
     /// The chunks of one series, if present.
     pub fn get(&self, key: &SeriesKey) -> Option<&SeriesIndex> {
         self.index.get(key)
+    }
+
+    /// Decodes chunk `m` of series `key` (checksum first) and appends its points to `out`;
+    /// a chunk that fails to decode, or whose point count differs from the index, is an
+    /// error naming the file, the block offset and the series.
+    pub fn decode_chunk(&self, key: &SeriesKey, m: &ChunkMeta, out: &mut Vec<Point>) -> Result<()> {
+        let before = out.len();
+        crate::codec::decode_chunk_into(self.chunk_bytes(m)?, out)
+            .map_err(|e| Error::corrupt(&self.path, m.offset, format!("chunk of {key}: {e}")))?;
+        if out.len() - before != m.count as usize {
+            out.truncate(before);
+            return Err(Error::corrupt(
+                &self.path,
+                m.offset,
+                format!("chunk of {key}: point count differs from the index"),
+            ));
+        }
+        Ok(())
     }
 
     /// The bytes of one chunk, after checking its block header and checksum.
