@@ -8,8 +8,8 @@
 //! written a day per batch and flushed every 24 days (on partition boundaries), then closed.
 //!
 //! Two stores of the same points, each built once and cached under
-//! `target/bench-data/aggregate-year-v2/<store>` (a `complete` marker, holding the build
-//! time, is written last; without it the folder is rebuilt; change `v1` when the data or
+//! `target/bench-data/aggregate-year-v3/<store>` (a `complete` marker, holding the build
+//! time, is written last; without it the folder is rebuilt; change `v3` when the data or
 //! the layout changes):
 //! - `cold`: the default options. The whole year is older than `cold_after` (7 days) by
 //!   the wall clock, so the flush wraps every chunk in zstd where that pays: what a
@@ -34,14 +34,18 @@
 //!   the returned vector (1 GB: 32 bytes a point) is dropped outside the timing;
 //! - `raw_decode_year/decode_chunks/<store>`: the same chunks checked and decoded with
 //!   `decode_chunk_into` straight from the segment files into one vector reused from
-//!   iteration to iteration: the decoder without the fresh allocation;
+//!   iteration to iteration: the row decoder without the fresh allocation;
+//! - `raw_decode_year/decode_columns/<store>`: the same chunks checked and decoded with
+//!   `decode_columns` into columns reused from chunk to chunk: what the raw scan of an
+//!   aggregate does before it folds;
 //! - `raw_decode_year/vec_fill_baseline`: the same number of points written into a fresh
 //!   vector, the floor any call that returns them all pays (allocation, page faults,
 //!   1 GB of writes).
 //!
 //! After criterion, a table of medians from a timing loop of its own (returned vectors
-//! dropped outside the timing here too), the ratio raw/tiers, both decode rates, and one
-//! `summary:` line per store. That loop times every path whatever the filter (about a
+//! dropped outside the timing here too), the ratio raw/tiers, the decode rates, and one
+//! `summary:` line per store. The raw scan's rate (points decoded and folded per second by
+//! the forced raw aggregate) is the one the goal of 200 M points/s per core is about. That loop times every path whatever the filter (about a
 //! minute and a half); it is skipped under `--profile-time` and `--list`.
 //!
 //! Run: `cargo bench --bench aggregate -- --noplot` (the first run builds the stores, about
@@ -52,7 +56,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use lodestone_engine::codec::decode_chunk_into;
+use lodestone_engine::codec::{decode_chunk_into, decode_columns, Columns};
 use lodestone_engine::query::window::{Aggregate, Fill, QualityFilter, Window, WindowSpec};
 use lodestone_engine::segment::reader::Segment;
 use lodestone_engine::segment::{self, ChunkMeta};
@@ -139,7 +143,7 @@ struct Layout {
 }
 
 fn layouts() -> Vec<Layout> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/aggregate-year-v2");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/aggregate-year-v3");
     let base = Options {
         durability: Durability::None,
         ..Options::default()
@@ -255,6 +259,20 @@ fn decode_chunks(store: &Store, out: &mut Vec<Point>) {
     }
 }
 
+/// Decodes every raw chunk of the store into columns reused from chunk to chunk,
+/// checksums included, as the raw scan of an aggregate does; returns the points decoded.
+fn decode_chunk_columns(store: &Store, cols: &mut Columns) -> usize {
+    let mut n = 0;
+    for (seg, chunks) in &store.chunks {
+        for m in chunks {
+            let bytes = seg.chunk_bytes(m).expect("chunk bytes");
+            decode_columns(bytes, cols).expect("decode chunk");
+            n += cols.len();
+        }
+    }
+    n
+}
+
 /// The hourly means computed from the generator: (count, mean) per hour.
 fn expected_hours() -> Vec<(u64, f64)> {
     let mut sums = vec![(0u64, 0.0f64); HOURS];
@@ -334,6 +352,23 @@ fn check(store: &Store, expected: &[(u64, f64)], dir: &Path, build_time: Duratio
         decoded == points,
         "{name}: chunks decoded alone give the same points"
     );
+    let mut cols = Columns::default();
+    let mut at = 0;
+    for (seg, chunks) in &store.chunks {
+        for m in chunks {
+            decode_columns(seg.chunk_bytes(m).expect("chunk bytes"), &mut cols).expect("decode");
+            cols.divide();
+            for (i, (&t, &v)) in cols.ts.iter().zip(&cols.values).enumerate() {
+                let p = &points[at + i];
+                assert!(
+                    p.ts == t && p.value == Value::F64(v),
+                    "{name}: columns hold the points"
+                );
+            }
+            at += cols.len();
+        }
+    }
+    assert_eq!(at, POINTS, "{name}: columns hold every point");
 
     let bytes = folder_bytes(dir);
     let stats = engine.stats();
@@ -445,6 +480,12 @@ fn bench_decode(c: &mut Criterion, stores: &[Store]) {
             b.iter(|| decode_chunks(store, &mut buffer))
         });
     }
+    let mut cols = Columns::default();
+    for store in stores {
+        g.bench_function(BenchmarkId::new("decode_columns", store.name), |b| {
+            b.iter(|| decode_chunk_columns(store, &mut cols))
+        });
+    }
     g.bench_function("vec_fill_baseline", |b| {
         b.iter_custom(|iters| iter_timed(iters, fill_vec))
     });
@@ -472,18 +513,20 @@ fn print_summary(stores: &[Store]) {
          {RUNS_FAST} runs (tiers) and {RUNS_SLOW} (the others)"
     );
     eprintln!(
-        "{:<6} {:>9} {:>13} {:>9} {:>10} {:>14} {:>15} {:>17} {:>15}",
+        "{:<6} {:>9} {:>13} {:>9} {:>10} {:>11} {:>14} {:>15} {:>17} {:>18}",
         "store",
         "tiers ms",
         "summaries ms",
         "raw ms",
         "raw/tiers",
+        "raw M/s",
         "read_range ms",
         "read_range M/s",
-        "decode_chunks ms",
         "decode_chunks M/s",
+        "decode_columns M/s",
     );
     let mut buffer: Vec<Point> = Vec::with_capacity(POINTS);
+    let mut cols = Columns::default();
     let mut lines = Vec::new();
     for store in stores {
         let tiers = median(RUNS_FAST, || aggregate(store, AggregatePath::Fastest));
@@ -491,32 +534,37 @@ fn print_summary(stores: &[Store]) {
         let raw = median(RUNS_SLOW, || aggregate(store, AggregatePath::Raw));
         let read = median(RUNS_SLOW, || read_year(store));
         let decode = median(RUNS_SLOW, || decode_chunks(store, &mut buffer));
+        let columns = median(RUNS_SLOW, || decode_chunk_columns(store, &mut cols));
         let ratio = raw.as_secs_f64() / tiers.as_secs_f64();
         eprintln!(
-            "{:<6} {:>9.3} {:>13.1} {:>9.1} {:>9.0}x {:>14.1} {:>15.1} {:>17.1} {:>15.1}",
+            "{:<6} {:>9.3} {:>13.1} {:>9.1} {:>9.0}x {:>11.1} {:>14.1} {:>15.1} {:>17.1} {:>18.1}",
             store.name,
             ms(tiers),
             ms(summaries),
             ms(raw),
             ratio,
+            mpps(raw),
             ms(read),
             mpps(read),
-            ms(decode),
             mpps(decode),
+            mpps(columns),
         );
         let verdict = |ok: bool| if ok { "met" } else { "missed" };
         lines.push(format!(
             "summary: {}: tiers {:.3} ms (goal < 5 ms: {}), raw {:.1} ms, raw/tiers {:.0}x; \
-             decode {:.1} M points/s in read_range, {:.1} M points/s into a reused buffer \
-             (goal > 200: {})",
+             raw scan {:.1} M points/s decoded and folded (goal > 200: {}), {:.1} M points/s \
+             decoded into columns; rows: {:.1} M points/s in read_range, {:.1} into a reused \
+             buffer",
             store.name,
             ms(tiers),
             verdict(ms(tiers) < 5.0),
             ms(raw),
             ratio,
+            mpps(raw),
+            verdict(mpps(raw) > 200.0),
+            mpps(columns),
             mpps(read),
             mpps(decode),
-            verdict(mpps(read) > 200.0),
         ));
     }
     let fill = median(RUNS_SLOW, fill_vec);

@@ -1,7 +1,8 @@
 //! Property tests of the packed chunk encoding (encoding 2): for every forced plan and for the
 //! chooser, the round trip through `decode_chunk` is bit-exact (timestamps, value bits with NaN
-//! payloads and -0.0, quality codes, order and duplicates kept); damaged chunks decode to an
-//! error or to points, never a panic.
+//! payloads and -0.0, quality codes, order and duplicates kept), and decoding into columns
+//! (`decode_columns`, what aggregates read) gives the same points as decoding into rows;
+//! damaged chunks decode to an error or to points, never a panic, the same either way.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +10,8 @@ use lodestone_engine::codec::packed::{
     describe, encode_packed, Plan, TimeCoding, ValueCoding, MAX_POINTS,
 };
 use lodestone_engine::codec::{
-    compress, decode_chunk, decode_chunk_into, read_header, CodecError, Encoding,
+    compress, decode_chunk, decode_chunk_into, decode_columns, read_header, CodecError, Columns,
+    Encoding,
 };
 use lodestone_engine::{Point, Quality, Value, ValueType};
 use proptest::collection::vec;
@@ -90,7 +92,43 @@ fn check_header(bytes: &[u8], vt: ValueType, n: usize, how: &str) -> Result<(), 
 }
 
 fn decode_checked(bytes: &[u8], how: &str) -> Result<Vec<Point>, TestCaseError> {
-    decode_chunk(bytes).map_err(|e| TestCaseError::fail(format!("{how}: decode: {e}")))
+    let rows = decode_chunk(bytes).map_err(|e| TestCaseError::fail(format!("{how}: decode: {e}")));
+    columns_agree(bytes, rows.as_ref().ok().map(Vec::as_slice), how)?;
+    rows
+}
+
+/// Decodes `bytes` into columns and checks them against the rows decoding gave (`None` when
+/// it failed, and then decoding into columns must fail too): timestamps, values as numbers
+/// (bit for bit, once divided by the scale), quality runs; `nan_free` only when true.
+fn columns_agree(bytes: &[u8], rows: Option<&[Point]>, how: &str) -> Result<(), TestCaseError> {
+    let mut cols = Columns::default();
+    // Start from columns of another chunk: nothing of them may remain.
+    cols.set_points(&[Point::with_quality(7, Value::F64(1.5), Quality(9)); 3]);
+    let got = decode_columns(bytes, &mut cols);
+    let Some(rows) = rows else {
+        prop_assert!(got.is_err(), "{}: columns decoded what rows refused", how);
+        prop_assert!(cols.is_empty(), "{}: columns left after an error", how);
+        return Ok(());
+    };
+    prop_assert!(
+        got.is_ok(),
+        "{}: columns refused what rows decoded: {:?}",
+        how,
+        got.err()
+    );
+    prop_assert!(
+        !cols.nan_free || cols.values.iter().all(|v| !v.is_nan()),
+        "{}: nan_free with a NaN",
+        how
+    );
+    cols.divide();
+    let mut want = Columns::default();
+    want.set_points(rows);
+    prop_assert_eq!(&cols.ts, &want.ts, "{}: column timestamps", how);
+    prop_assert_eq!(&cols.quality, &want.quality, "{}: column quality runs", how);
+    let bits = |c: &Columns| c.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    prop_assert_eq!(bits(&cols), bits(&want), "{}: column values", how);
+    Ok(())
 }
 
 /// The whole contract for one series: every fitting plan round-trips bit-exact and is what
@@ -729,13 +767,16 @@ proptest! {
             let i = at.index(bytes.len());
             bytes[i] ^= x;
         }
-        if let Ok(got) = decode_chunk(&bytes) {
+        let rows = decode_chunk(&bytes);
+        if let Ok(got) = &rows {
             prop_assert!(got.len() <= MAX_POINTS as usize);
         }
+        columns_agree(&bytes, rows.as_ref().ok().map(Vec::as_slice), "damaged")?;
         let _ = describe(&bytes);
         let _ = read_header(&bytes);
         for cut in 0..bytes.len() {
-            let _ = decode_chunk(&bytes[..cut]);
+            let rows = decode_chunk(&bytes[..cut]);
+            columns_agree(&bytes[..cut], rows.as_ref().ok().map(Vec::as_slice), "cut")?;
         }
     }
 
@@ -746,9 +787,11 @@ proptest! {
     ) {
         let mut bytes = vec![Encoding::Packed.code(), vt];
         bytes.extend_from_slice(&rest);
-        if let Ok(got) = decode_chunk(&bytes) {
+        let rows = decode_chunk(&bytes);
+        if let Ok(got) = &rows {
             prop_assert!(got.len() <= MAX_POINTS as usize);
         }
+        columns_agree(&bytes, rows.as_ref().ok().map(Vec::as_slice), "arbitrary")?;
         let _ = describe(&bytes);
     }
 }

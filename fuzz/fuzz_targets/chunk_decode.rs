@@ -1,15 +1,29 @@
 //! Arbitrary bytes as a chunk: decoding never panics and never allocates without bound; it
-//! either yields points or an error.
+//! either yields points or an error, and decoding into columns (what aggregates read) agrees
+//! with decoding into rows on both.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use lodestone_engine::codec::packed::{describe, MAX_POINTS};
-use lodestone_engine::codec::{compress, decode_chunk, read_header};
+use lodestone_engine::codec::{compress, decode_chunk, decode_columns, read_header, Columns};
 
 fuzz_target!(|data: &[u8]| {
     let _ = read_header(data);
     let _ = describe(data);
-    if let Ok(points) = decode_chunk(data) {
+    let rows = decode_chunk(data);
+    let mut cols = Columns::default();
+    let columns = decode_columns(data, &mut cols);
+    assert_eq!(rows.is_ok(), columns.is_ok(), "rows and columns disagree on {data:?}");
+    if let Ok(points) = &rows {
+        let mut want = Columns::default();
+        want.set_points(points);
+        cols.divide();
+        assert_eq!(cols.ts, want.ts);
+        assert_eq!(cols.quality, want.quality);
+        let bits = |c: &Columns| c.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&cols), bits(&want));
+    }
+    if let Ok(points) = rows {
         match data[0] {
             // A Gorilla chunk cannot hold more points than it has bits.
             1 => assert!(points.len() <= data.len() * 8),

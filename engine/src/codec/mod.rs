@@ -8,6 +8,7 @@ pub mod bits;
 pub mod boolean;
 pub mod chunk;
 pub mod cold;
+pub mod columns;
 pub mod dod;
 pub mod error;
 pub mod float;
@@ -20,6 +21,7 @@ use crate::point;
 pub use chunk::{
     decode_chunk, decode_chunk_into, encode_chunk, read_header, ChunkEncoder, ChunkHeader,
 };
+pub use columns::{decode_columns, Columns};
 pub use error::CodecError;
 
 /// Encodes points (in the order given) into the smallest chunk this build can make: a

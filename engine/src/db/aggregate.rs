@@ -6,6 +6,7 @@
 
 use super::read::Snapshot;
 use super::Engine;
+use crate::codec::Columns;
 use crate::error::{Error, Result};
 use crate::point::Point;
 use std::sync::atomic::Ordering::Relaxed;
@@ -103,7 +104,8 @@ impl Engine {
     /// The start and [`Summary`] of each window of `spec` that has used points, in time
     /// order: what callers merging windows of several series need. `spec.fill` does not
     /// matter here, and `spec.aggregate` only says whether the spread (`Summary::m2`, two
-    /// divisions a point) is wanted: only for [`Aggregate::Stddev`]. Errors as
+    /// divisions a point) and the integral are wanted: only for [`Aggregate::Stddev`] and
+    /// [`Aggregate::TimeWeighted`] (otherwise they are meaningless). Errors as
     /// [`Engine::aggregate`].
     pub fn window_summaries(
         &self,
@@ -158,38 +160,31 @@ impl Engine {
         let mut pieces = pieces.into_iter().peekable();
         // Points go in between the pieces (none lies inside one); points inside the
         // buckets' ranges are left out.
-        let mut kept = Vec::new();
-        let mut raw = |b: &mut WindowBuilder<'_>, pts: &[Point]| {
-            if covered.is_empty() {
-                b.push_points(pts, spec.quality);
-            } else {
-                kept.clear();
-                kept.extend(pts.iter().filter(|p| !covered.contains(p.ts, p.ts)));
-                b.push_points(&kept, spec.quality);
-            }
-        };
-        let mut take = |b: &mut WindowBuilder<'_>, mut pts: &[Point]| {
-            while let Some(last) = pts.last() {
-                match pieces.next_if(|(start, _)| *start <= last.ts) {
+        let mut take = |b: &mut WindowBuilder<'_>, cols: &mut Columns| {
+            keep_used(cols, spec.quality, &covered);
+            let (mut ts, mut values) = (&cols.ts[..], &cols.values[..]);
+            while let Some(&last) = ts.last() {
+                match pieces.next_if(|(start, _)| *start <= last) {
                     Some((start, s)) => {
-                        let cut = pts.partition_point(|p| p.ts < start);
-                        raw(b, &pts[..cut]);
+                        let cut = ts.partition_point(|&t| t < start);
+                        b.push_columns(&ts[..cut], &values[..cut], cols.scale);
                         b.push_summary(s);
-                        pts = &pts[cut..];
+                        (ts, values) = (&ts[cut..], &values[cut..]);
                     }
                     None => {
-                        raw(b, pts);
+                        b.push_columns(ts, values, cols.scale);
                         break;
                     }
                 }
             }
         };
-        let streamed = snap.stream(key, spec.start, spec.end, &skip, &mut |pts| {
-            take(&mut b, pts)
+        let streamed = snap.stream(key, spec.start, spec.end, &skip, &mut |cols| {
+            take(&mut b, cols)
         })?;
         if !streamed {
-            let points = snap.read(key, spec.start, spec.end, &skip)?;
-            take(&mut b, &points);
+            let mut cols = Columns::default();
+            cols.set_points(&snap.read(key, spec.start, spec.end, &skip)?);
+            take(&mut b, &mut cols);
         }
         for (_, s) in pieces {
             b.push_summary(s);
@@ -301,6 +296,20 @@ impl Engine {
             }
         }
         Ok(Neighbours { before, after })
+    }
+}
+
+/// Leaves in `cols` only the points an aggregate uses: quality passing `filter`, value a
+/// number, and outside the rollup buckets' ranges. Most chunks are all good and free of
+/// NaN, and are left as they are.
+fn keep_used(cols: &mut Columns, filter: QualityFilter, covered: &Covered) {
+    let admitted = cols.single_quality().is_some_and(|q| filter.admits(q));
+    let numbers = cols.nan_free || !cols.values.iter().any(|v| v.is_nan());
+    if !(admitted && numbers) {
+        cols.retain(|_, v, q| !v.is_nan() && filter.admits(q));
+    }
+    if !covered.is_empty() {
+        cols.retain(|t, _, _| !covered.contains(t, t));
     }
 }
 

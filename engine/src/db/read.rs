@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::Engine;
+use crate::codec::Columns;
 use crate::error::{Error, Result};
 use crate::point::Point;
 use crate::query::merge::merge_slices;
@@ -127,7 +128,8 @@ impl Snapshot {
 
 impl Snapshot {
     /// Hands every point of `key` in `[start, end)` (except those of skipped chunks) to `f`,
-    /// in time order, a chunk at a time, without gathering them: possible when no two
+    /// in time order, a chunk at a time as [`Columns`] (which `f` may change: they are
+    /// refilled for the next chunk), without gathering them: possible when no two
     /// sources overlap in time, which is the common case (data flushed in order). Returns
     /// `false`, having called nothing, when they do; then [`Snapshot::read`] merges them.
     pub fn stream(
@@ -136,7 +138,7 @@ impl Snapshot {
         start: i64,
         end: i64,
         skip: &dyn Fn(usize, &ChunkMeta) -> bool,
-        f: &mut dyn FnMut(&[Point]),
+        f: &mut dyn FnMut(&mut Columns),
     ) -> Result<bool> {
         enum Piece<'a> {
             Chunk(&'a Segment, &'a ChunkMeta, HiddenRanges),
@@ -175,19 +177,21 @@ impl Snapshot {
         if pieces.windows(2).any(|w| w[0].1 >= w[1].0) {
             return Ok(false);
         }
-        let mut buf = Vec::new();
+        let mut cols = Columns::default();
         for (_, _, piece) in &pieces {
             match piece {
-                Piece::Memory(pts) => f(pts),
+                Piece::Memory(pts) => cols.set_points(pts),
                 Piece::Chunk(seg, m, hidden) => {
-                    buf.clear();
-                    seg.decode_chunk(key, m, &mut buf)?;
-                    if m.min_ts < start || m.max_ts >= end || !hidden.is_empty() {
-                        buf.retain(|p| p.ts >= start && p.ts < end && !hidden.contains(p.ts));
+                    seg.decode_chunk_columns(key, m, &mut cols)?;
+                    if m.min_ts < start || m.max_ts >= end {
+                        cols.keep_range(start, end);
                     }
-                    f(&buf);
+                    if !hidden.is_empty() {
+                        cols.retain(|t, _, _| !hidden.contains(t));
+                    }
                 }
             }
+            f(&mut cols);
         }
         Ok(true)
     }

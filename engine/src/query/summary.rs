@@ -120,6 +120,45 @@ impl Summary {
         self.last = later.last;
     }
 
+    /// Adds the points `ts`, `values / scale` (same length; used points in time order,
+    /// later than every point summarised so far), with the spread and the integral kept up
+    /// only when `wanted` says so (otherwise they are meaningless, as after
+    /// [`Summary::push_without_spread`]). Sums, extremes and ends are taken of `values` and
+    /// divided once: for the integers of exact decimals (see `codec::Columns::scale`) the
+    /// extremes and ends are exactly the values' (division is monotonic), and the sum is
+    /// the values' exact sum, rounded once. The loops run with several accumulators, so
+    /// sums may differ from [`Summary::push`]'s in the last bits.
+    pub fn push_columns(&mut self, ts: &[i64], values: &[f64], scale: f64, wanted: Wanted) {
+        let (Some(&t0), Some(&tn)) = (ts.first(), ts.last()) else {
+            return;
+        };
+        let (v0, vn) = (values[0] / scale, values[values.len() - 1] / scale);
+        let (sum, min, max) = sum_min_max(values);
+        let n = values.len() as u64;
+        let m2 = if wanted.spread {
+            let mean = sum / n as f64;
+            let m2: f64 = values.iter().map(|x| (x - mean) * (x - mean)).sum();
+            m2 / (scale * scale)
+        } else {
+            0.0
+        };
+        let integral = if wanted.integral {
+            step_integral(ts, values) / scale
+        } else {
+            0.0
+        };
+        self.merge(&Summary {
+            count: n,
+            sum: sum / scale,
+            min: min / scale,
+            max: max / scale,
+            first: (t0, v0),
+            last: (tn, vn),
+            m2,
+            integral,
+        });
+    }
+
     /// The summary of `points` (timestamp, value), oldest first.
     pub fn of_points(points: impl IntoIterator<Item = (i64, f64)>) -> Summary {
         let mut s = Summary::EMPTY;
@@ -128,6 +167,68 @@ impl Summary {
         }
         s
     }
+}
+
+/// Which of the costlier fields of a [`Summary`] an answer needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wanted {
+    /// The spread (`m2`), for the standard deviation.
+    pub spread: bool,
+    /// The step integral, for time-weighted averages.
+    pub integral: bool,
+}
+
+/// Sum, minimum and maximum of `values` (at least one, none NaN), with four accumulators of
+/// each so that the additions do not wait for one another. Without NaN a plain comparison
+/// is the minimum (and compiles to one instruction, where `f64::min` needs three).
+fn sum_min_max(values: &[f64]) -> (f64, f64, f64) {
+    #[inline(always)]
+    fn lower(a: f64, b: f64) -> f64 {
+        if b < a {
+            b
+        } else {
+            a
+        }
+    }
+    #[inline(always)]
+    fn higher(a: f64, b: f64) -> f64 {
+        if b > a {
+            b
+        } else {
+            a
+        }
+    }
+    let mut sum = [0.0f64; 4];
+    let mut min = [values[0]; 4];
+    let mut max = [values[0]; 4];
+    let quads = values.chunks_exact(4);
+    let rest = quads.remainder();
+    for q in quads {
+        for k in 0..4 {
+            sum[k] += q[k];
+            min[k] = lower(min[k], q[k]);
+            max[k] = higher(max[k], q[k]);
+        }
+    }
+    for (k, &x) in rest.iter().enumerate() {
+        sum[k] += x;
+        min[k] = lower(min[k], x);
+        max[k] = higher(max[k], x);
+    }
+    (
+        (sum[0] + sum[1]) + (sum[2] + sum[3]),
+        lower(lower(min[0], min[1]), lower(min[2], min[3])),
+        higher(higher(max[0], max[1]), higher(max[2], max[3])),
+    )
+}
+
+/// Σ vᵢ × (tᵢ₊₁ − tᵢ) over consecutive points.
+fn step_integral(ts: &[i64], values: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 2];
+    for (i, (w, v)) in ts.windows(2).zip(values).enumerate() {
+        acc[i & 1] += v * span(w[0], w[1]);
+    }
+    acc[0] + acc[1]
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //! last used point before `start` ([`Neighbours::before`]), and linear interpolation needs
 //! the first one at or after `end` ([`Neighbours::after`]).
 
-use super::summary::{span, Summary};
-use crate::point::{Point, Value};
+use super::summary::{span, Summary, Wanted};
+use crate::point::{Point, Quality, Value};
 
 /// What each window reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,12 +104,17 @@ pub enum QualityFilter {
 impl QualityFilter {
     /// True when `p` is used: its quality passes and its value is a number.
     pub fn uses(self, p: &Point) -> Option<f64> {
-        let admitted = match self {
-            QualityFilter::Good => p.quality.is_good(),
-            QualityFilter::GoodOrUncertain => !p.quality.is_bad(),
+        self.admits(p.quality).then(|| number(p.value)).flatten()
+    }
+
+    /// True when points of quality `q` pass.
+    #[inline]
+    pub fn admits(self, q: Quality) -> bool {
+        match self {
+            QualityFilter::Good => q.is_good(),
+            QualityFilter::GoodOrUncertain => !q.is_bad(),
             QualityFilter::All => true,
-        };
-        admitted.then(|| number(p.value)).flatten()
+        }
     }
 }
 
@@ -206,6 +211,8 @@ pub struct WindowBuilder<'a> {
     current_end: i64,
     /// The spread (`Summary::m2`) is kept up: the answer needs it.
     spread: bool,
+    /// What [`WindowBuilder::push_columns`] keeps up.
+    wanted: Wanted,
 }
 
 impl<'a> WindowBuilder<'a> {
@@ -222,12 +229,17 @@ impl<'a> WindowBuilder<'a> {
             summaries: None,
             current_end: i64::MIN,
             spread: spec.aggregate == Aggregate::Stddev,
+            wanted: Wanted {
+                spread: spec.aggregate == Aggregate::Stddev,
+                integral: spec.aggregate == Aggregate::TimeWeighted,
+            },
         }
     }
 
     /// A builder that keeps the summary of each window with points instead of its value,
     /// for callers that merge windows of several series (fill and neighbours do not apply).
-    /// The spread (`m2`) is kept only when `spec.aggregate` is [`Aggregate::Stddev`].
+    /// The spread (`m2`) is kept only when `spec.aggregate` is [`Aggregate::Stddev`], the
+    /// integral only when it is [`Aggregate::TimeWeighted`].
     pub fn summaries(spec: &'a WindowSpec) -> WindowBuilder<'a> {
         let mut b = WindowBuilder::new(spec, None);
         b.summaries = Some(Vec::new());
@@ -300,6 +312,28 @@ impl<'a> WindowBuilder<'a> {
                         self.push(p.ts, x);
                     }
                     rest = &rest[1..];
+                }
+            }
+        }
+    }
+
+    /// Adds used points given as columns: timestamps `ts` (sorted, in `[start, end)`,
+    /// later than everything added before) and values `values[i] / scale` (none NaN; see
+    /// `codec::Columns::scale`). The points of each window are folded in one call over the
+    /// arrays.
+    pub fn push_columns(&mut self, ts: &[i64], values: &[f64], scale: f64) {
+        let mut i = 0;
+        while i < ts.len() {
+            let end = self.current_end;
+            match &mut self.current {
+                Some((_, s)) if ts[i] < end => {
+                    let n = i + ts[i..].partition_point(|&t| t < end);
+                    s.push_columns(&ts[i..n], &values[i..n], scale, self.wanted);
+                    i = n;
+                }
+                _ => {
+                    self.push(ts[i], values[i] / scale);
+                    i += 1;
                 }
             }
         }

@@ -21,6 +21,7 @@ use super::format::{
 };
 use super::{ChunkMeta, SegmentInfo};
 use crate::checksum::crc32;
+use crate::codec::Columns;
 use crate::coding::Reader;
 use crate::error::{Error, Result};
 use crate::point::{Point, ValueType};
@@ -138,6 +139,27 @@ impl Segment {
             .map_err(|e| Error::corrupt(&self.path, m.offset, format!("chunk of {key}: {e}")))?;
         if out.len() - before != m.count as usize {
             out.truncate(before);
+            return Err(Error::corrupt(
+                &self.path,
+                m.offset,
+                format!("chunk of {key}: point count differs from the index"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decodes one chunk of series `key` into `cols` (replacing what they held), checksum
+    /// and point count checked as [`Segment::decode_chunk`] does.
+    pub fn decode_chunk_columns(
+        &self,
+        key: &SeriesKey,
+        m: &ChunkMeta,
+        cols: &mut Columns,
+    ) -> Result<()> {
+        crate::codec::decode_columns(self.chunk_bytes(m)?, cols)
+            .map_err(|e| Error::corrupt(&self.path, m.offset, format!("chunk of {key}: {e}")))?;
+        if cols.len() != m.count as usize {
+            cols.clear();
             return Err(Error::corrupt(
                 &self.path,
                 m.offset,

@@ -14,6 +14,7 @@
 //! [`MAX_POINTS`] before allocating, and requires each section to end exactly where the next
 //! begins, so damage is reported rather than decoded into other points.
 
+pub mod columns;
 pub mod ints;
 pub mod rans;
 pub mod readers;

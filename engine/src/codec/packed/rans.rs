@@ -11,11 +11,15 @@
 //! body:  len varint │ len bytes: the two final coder states (4 bytes each, big-endian),
 //!        then the renormalisation bytes
 //! ```
-//! Two coder states take turns (even symbols, odd symbols) over one byte stream, so a decoder
-//! works on two independent dependency chains at once (Giesen's interleaving).
+//! Two or four coder states take turns (symbol `i` with state `i mod n`) over one byte
+//! stream, so a decoder works on as many independent dependency chains at once (Giesen's
+//! interleaving): the decode of one symbol is a chain of a table load, a multiplication and
+//! a refill, and the chains of other states run beside it.
 //! The decoder checks the table (frequencies positive, summing to 2048, symbols increasing)
 //! and, at the end, that every byte was used and the state is back at its start value: a
 //! damaged stream is caught, not decoded into other values.
+
+use std::hint::select_unpredictable;
 
 use super::super::error::CodecError;
 use super::super::varint::{get_varint, put_varint};
@@ -120,8 +124,9 @@ impl Model {
         }
     }
 
-    /// Reads a table written by the encoder.
-    fn read_table(buf: &[u8], pos: &mut usize) -> Result<Model, CodecError> {
+    /// Reads a table written by the encoder: its symbols in increasing order, each with its
+    /// frequency (the frequencies sum to the total).
+    fn read_table(buf: &[u8], pos: &mut usize) -> Result<Vec<(u8, u16)>, CodecError> {
         const WHAT: &str = "entropy-coder table";
         let bad = |detail: &str| CodecError::Invalid {
             what: WHAT,
@@ -144,7 +149,7 @@ impl Model {
             *slot = s as usize;
             next = s + 1;
         }
-        let mut freq = [0u16; 256];
+        let mut table = Vec::with_capacity(n);
         let mut sum = 0u64;
         for &s in &syms[..n - 1] {
             let f = get_varint(buf, pos, WHAT)?.saturating_add(1);
@@ -152,21 +157,39 @@ impl Model {
             if sum >= TOTAL as u64 {
                 return Err(bad("frequencies exceed the total"));
             }
-            freq[s] = f as u16;
+            table.push((s as u8, f as u16));
         }
-        freq[syms[n - 1]] = (TOTAL as u64 - sum) as u16;
-        Ok(Model::with_freqs(freq))
+        table.push((syms[n - 1] as u8, (TOTAL as u64 - sum) as u16));
+        Ok(table)
     }
 }
 
-/// Appends `symbols` coded with `model` (built from their counts): table, then body.
+/// Appends `symbols` coded with `model` (built from their counts) and two interleaved
+/// states: table, then body.
 pub fn encode(symbols: &[u8], model: &Model, out: &mut Vec<u8>) {
+    encode_lanes(symbols, model, Lanes::Two, out)
+}
+
+/// How many coder states take turns over one stream: each is an independent dependency
+/// chain for the decoder, which is bound by the latency of one symbol's decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lanes {
+    /// Two states (even and odd symbols).
+    Two = 2,
+    /// Four states (symbol `i` with state `i mod 4`).
+    Four = 4,
+}
+
+/// Appends `symbols` coded with `model` (built from their counts) and `lanes` interleaved
+/// states: table, then body.
+pub fn encode_lanes(symbols: &[u8], model: &Model, lanes: Lanes, out: &mut Vec<u8>) {
     model.write_table(out);
-    let mut rev: Vec<u8> = Vec::with_capacity(symbols.len() / 2 + 8);
-    let mut x = [L, L];
-    // Symbol i belongs to state i % 2; encoding runs backwards so decoding runs forwards.
+    let n = lanes as usize;
+    let mut rev: Vec<u8> = Vec::with_capacity(symbols.len() / 2 + 4 * n);
+    let mut x = [L; 4];
+    // Symbol i belongs to state i % n; encoding runs backwards so decoding runs forwards.
     for (i, &s) in symbols.iter().enumerate().rev() {
-        let x = &mut x[i & 1];
+        let x = &mut x[i % n];
         let f = model.freq[s as usize] as u32;
         debug_assert!(f > 0, "symbol {s} missing from the model");
         let x_max = ((L >> PROB_BITS) << 8) * f;
@@ -176,8 +199,9 @@ pub fn encode(symbols: &[u8], model: &Model, out: &mut Vec<u8>) {
         }
         *x = ((*x / f) << PROB_BITS) + (*x % f) + model.start[s as usize] as u32;
     }
-    rev.extend_from_slice(&x[1].to_le_bytes());
-    rev.extend_from_slice(&x[0].to_le_bytes());
+    for state in x[..n].iter().rev() {
+        rev.extend_from_slice(&state.to_le_bytes());
+    }
     put_varint(out, rev.len() as u64);
     out.extend(rev.iter().rev());
 }
@@ -191,7 +215,9 @@ pub fn counts(symbols: &[u8]) -> [u32; 256] {
     c
 }
 
-/// One slot of the decoding table: `symbol | (freq - 1) << 8 | (slot - start) << 20`.
+/// One slot of the decoding table: `freq | (slot - start) << 12 | symbol << 24` (a
+/// frequency is at most 2048, 12 bits; the offset below 2048, 11 bits), where the symbol
+/// is the one the caller's map gave (see [`Decoder::with_map`]).
 type Slot = u32;
 
 /// A decoder positioned at the start of a coded stream.
@@ -199,72 +225,145 @@ pub struct Decoder<'a> {
     slots: Box<[Slot; TOTAL as usize]>,
     body: &'a [u8],
     pos: usize,
-    /// The state whose turn it is, then the other one: they swap after every symbol.
-    x: u32,
-    y: u32,
+    /// The coder states; the first `lanes` are used.
+    states: [u32; 4],
+    lanes: Lanes,
+    /// The state whose turn it is.
+    turn: usize,
 }
 
 impl<'a> Decoder<'a> {
-    /// Reads the table and the states at `*pos` of `buf`; `*pos` moves past the stream.
+    /// Reads the table and the two states at `*pos` of `buf`; `*pos` moves past the
+    /// stream.
     pub fn new(buf: &'a [u8], pos: &mut usize) -> Result<Decoder<'a>, CodecError> {
+        Decoder::with_map(buf, pos, Lanes::Two, |s| s)
+    }
+
+    /// [`Decoder::new`] for a stream of `lanes` states, whose symbols come out through
+    /// `map`: the decoding table holds `map(symbol)` in place of each symbol, so that what
+    /// a caller would compute from a symbol is looked up with it instead.
+    pub fn with_map(
+        buf: &'a [u8],
+        pos: &mut usize,
+        lanes: Lanes,
+        map: impl Fn(u8) -> u8,
+    ) -> Result<Decoder<'a>, CodecError> {
         const WHAT: &str = "entropy-coded stream";
-        let model = Model::read_table(buf, pos)?;
+        let table = Model::read_table(buf, pos)?;
         let len = get_varint(buf, pos, WHAT)?;
+        let n = lanes as usize;
         let end = pos
             .checked_add(usize::try_from(len).unwrap_or(usize::MAX))
-            .filter(|&e| e <= buf.len() && len >= 8)
+            .filter(|&e| e <= buf.len() && len >= 4 * n as u64)
             .ok_or(CodecError::Truncated { what: WHAT })?;
         let body = &buf[*pos..end];
         *pos = end;
-        let x0 = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-        let x1 = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
-        let mut slots = Box::new([0; TOTAL as usize]);
-        for s in 0..256 {
-            let (f, st) = (model.freq[s] as u32, model.start[s] as u32);
-            for (k, slot) in slots[st as usize..(st + f) as usize].iter_mut().enumerate() {
-                *slot = s as u32 | (f - 1) << 8 | (k as u32) << 20;
-            }
+        let mut states = [L; 4];
+        for (state, b) in states.iter_mut().zip(body[..4 * n].chunks_exact(4)) {
+            *state = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
         }
+        // Symbols in order, each over its frequency's slots: the slots from its start on.
+        let mut slots: Vec<Slot> = Vec::with_capacity(TOTAL as usize);
+        for (s, f) in table {
+            let base = f as u32 | (map(s) as u32) << 24;
+            slots.extend((0..f as u32).map(|k| base | k << 12));
+        }
+        let slots: Box<[Slot; TOTAL as usize]> =
+            slots
+                .into_boxed_slice()
+                .try_into()
+                .map_err(|_| CodecError::Invalid {
+                    what: WHAT,
+                    detail: "frequencies do not sum to the total".into(),
+                })?;
         Ok(Decoder {
             slots,
             body,
-            pos: 8,
-            x: x0,
-            y: x1,
+            pos: 4 * n,
+            states,
+            lanes,
+            turn: 0,
         })
     }
 
-    /// The next symbol. Past the end of the body it returns symbols from a state that
-    /// [`Decoder::finish`] will then refuse, so callers may decode a known count unchecked.
+    /// The next (mapped) symbol. Past the end of the body it returns symbols from a state
+    /// that [`Decoder::finish`] will then refuse, so callers may decode a known count
+    /// unchecked.
     #[inline(always)]
     pub fn symbol(&mut self) -> u8 {
-        let mut x = self.x;
-        let e = self.slots[(x & (TOTAL - 1)) as usize];
-        // Wrapping: a damaged stream can start from any state; `finish` refuses it then.
-        x = ((e >> 8) & 0xfff)
-            .wrapping_mul(x >> PROB_BITS)
-            .wrapping_add(x >> PROB_BITS)
-            .wrapping_add(e >> 20);
-        while x < L {
-            let Some(&b) = self.body.get(self.pos) else {
-                // Out of bytes: a damaged stream. Poison the position so that `finish`
-                // fails, and stop refilling.
-                self.pos = usize::MAX;
-                x = L;
-                break;
-            };
-            self.pos += 1;
-            x = (x << 8) | b as u32;
-        }
-        self.x = self.y;
-        self.y = x;
-        e as u8
+        let t = self.turn;
+        let (s, x) = step(&self.slots, self.states[t]);
+        self.states[t] = renormalise(self.body, &mut self.pos, x);
+        self.turn = if t + 1 == self.lanes as usize {
+            0
+        } else {
+            t + 1
+        };
+        s
     }
 
-    /// Checks that the stream was used exactly: every byte read, both states back at their
+    /// Decodes one (mapped) symbol per slot of `out`, in order, and writes `f(state,
+    /// symbol)` there: [`Decoder::symbol`] once a slot, with the coder states, the
+    /// position and `state` held in registers for the whole loop, one symbol per coder
+    /// state a turn. Returns `state` as the last call left it.
+    #[inline(always)]
+    pub fn decode_into<T, S>(
+        &mut self,
+        out: &mut [T],
+        state: S,
+        f: impl FnMut(&mut S, u8) -> T,
+    ) -> S {
+        match self.lanes {
+            Lanes::Two => self.decode_lanes::<2, T, S>(out, state, f),
+            Lanes::Four => self.decode_lanes::<4, T, S>(out, state, f),
+        }
+    }
+
+    #[inline(always)]
+    fn decode_lanes<const N: usize, T, S>(
+        &mut self,
+        mut out: &mut [T],
+        mut state: S,
+        mut f: impl FnMut(&mut S, u8) -> T,
+    ) -> S {
+        // The loop below starts with the first state: finish the turn one at a time.
+        while self.turn != 0 {
+            let Some((slot, rest)) = out.split_first_mut() else {
+                return state;
+            };
+            let s = self.symbol();
+            *slot = f(&mut state, s);
+            out = rest;
+        }
+        let mut x = [L; N];
+        x.copy_from_slice(&self.states[..N]);
+        let (slots, body, mut pos) = (&*self.slots, self.body, self.pos);
+        let mut turns = out.chunks_exact_mut(N);
+        for turn in &mut turns {
+            // Indexed with constants once unrolled, the states stay in registers.
+            #[allow(clippy::needless_range_loop)]
+            for j in 0..N {
+                let (s, next) = step(slots, x[j]);
+                x[j] = renormalise(body, &mut pos, next);
+                turn[j] = f(&mut state, s);
+            }
+        }
+        let rest = turns.into_remainder();
+        for (x, slot) in x.iter_mut().zip(rest.iter_mut()) {
+            let (s, next) = step(slots, *x);
+            *x = renormalise(body, &mut pos, next);
+            *slot = f(&mut state, s);
+        }
+        self.states[..N].copy_from_slice(&x);
+        (self.pos, self.turn) = (pos, rest.len());
+        state
+    }
+
+    /// Checks that the stream was used exactly: every byte read, every state back at its
     /// start.
     pub fn finish(&self) -> Result<(), CodecError> {
-        if self.pos != self.body.len() || self.x != L || self.y != L {
+        let states = &self.states[..self.lanes as usize];
+        if self.pos != self.body.len() || states.iter().any(|&x| x != L) {
             return Err(CodecError::Invalid {
                 what: "entropy-coded stream",
                 detail: "does not end where its symbols do".into(),
@@ -274,21 +373,83 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// Decodes one symbol from state `x`: the symbol and the state before renormalisation.
+#[inline(always)]
+fn step(slots: &[Slot; TOTAL as usize], x: u32) -> (u8, u32) {
+    let e = slots[(x & (TOTAL - 1)) as usize];
+    // Wrapping: a damaged stream can start from any state; `finish` refuses it then.
+    let x = (e & 0xfff)
+        .wrapping_mul(x >> PROB_BITS)
+        .wrapping_add((e >> 12) & 0x7ff);
+    ((e >> 24) as u8, x)
+}
+
+/// Reads the bytes at `*pos` of `body` that bring `x` back into `[L, 256 L)`. A decoded
+/// state is at least `L >> PROB_BITS` (a frequency of 1), so at most two bytes are
+/// missing. Both candidates are computed and one is selected, without a branch: whether a
+/// symbol needs a byte is as good as random, and a mispredicted branch would cost more
+/// than the symbol; the selection also keeps the chain from one state to the next short.
+#[inline(always)]
+fn renormalise(body: &[u8], pos: &mut usize, x: u32) -> u32 {
+    let p = *pos;
+    if let Some(pair) = body.get(p..).and_then(|rest| rest.first_chunk::<2>()) {
+        let next = u16::from_be_bytes(*pair) as u32;
+        let one = x << 8 | next >> 8;
+        let two = x << 16 | next;
+        *pos = p + (x < L) as usize + (x < L >> 8) as usize;
+        let refilled = select_unpredictable(x < L >> 8, two, one);
+        return select_unpredictable(x < L, refilled, x);
+    }
+    renormalise_at_end(body, pos, x)
+}
+
+/// [`renormalise`] within the last two bytes of the body, or past it.
+#[cold]
+fn renormalise_at_end(body: &[u8], pos: &mut usize, mut x: u32) -> u32 {
+    while x < L {
+        let Some(&b) = body.get(*pos) else {
+            // Out of bytes: a damaged stream. Poison the position so that `finish` fails,
+            // and stop refilling.
+            *pos = usize::MAX;
+            return L;
+        };
+        *pos += 1;
+        x = (x << 8) | b as u32;
+    }
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Codes `symbols` with two and with four states; checks that both decode, one symbol at
+    /// a time and in one loop (from every starting turn); returns the two-state size.
     fn round_trip(symbols: &[u8]) -> usize {
         let model = Model::from_counts(&counts(symbols));
-        let mut out = Vec::new();
-        encode(symbols, &model, &mut out);
-        let mut pos = 0;
-        let mut d = Decoder::new(&out, &mut pos).unwrap();
-        let got: Vec<u8> = (0..symbols.len()).map(|_| d.symbol()).collect();
-        assert_eq!(got, symbols);
-        d.finish().unwrap();
-        assert_eq!(pos, out.len());
-        out.len()
+        let mut sizes = Vec::new();
+        for lanes in [Lanes::Two, Lanes::Four] {
+            let mut out = Vec::new();
+            encode_lanes(symbols, &model, lanes, &mut out);
+            let mut pos = 0;
+            let mut d = Decoder::with_map(&out, &mut pos, lanes, |s| s).unwrap();
+            let got: Vec<u8> = (0..symbols.len()).map(|_| d.symbol()).collect();
+            assert_eq!(got, symbols);
+            d.finish().unwrap();
+            assert_eq!(pos, out.len());
+            for singles in 0..symbols.len().min(5) {
+                let mut pos = 0;
+                let mut d = Decoder::with_map(&out, &mut pos, lanes, |s| !s).unwrap();
+                let mut got: Vec<u8> = (0..singles).map(|_| !d.symbol()).collect();
+                let mut rest = vec![0u8; symbols.len() - singles];
+                d.decode_into(&mut rest, (), |_, s| !s);
+                got.extend(rest);
+                assert_eq!(got, symbols);
+                d.finish().unwrap();
+            }
+            sizes.push(out.len());
+        }
+        sizes[0]
     }
 
     #[test]
@@ -307,15 +468,16 @@ mod tests {
     fn damaged_streams_are_refused() {
         let s: Vec<u8> = (0..500u32).map(|i| (i * 7 % 13) as u8).collect();
         let model = Model::from_counts(&counts(&s));
-        let mut out = Vec::new();
-        encode(&s, &model, &mut out);
-        for cut in 0..out.len() {
-            let mut pos = 0;
-            if let Ok(mut d) = Decoder::new(&out[..cut], &mut pos) {
-                for _ in 0..s.len() {
-                    d.symbol();
+        for lanes in [Lanes::Two, Lanes::Four] {
+            let mut out = Vec::new();
+            encode_lanes(&s, &model, lanes, &mut out);
+            for cut in 0..out.len() {
+                let mut pos = 0;
+                if let Ok(mut d) = Decoder::with_map(&out[..cut], &mut pos, lanes, |s| s) {
+                    let mut got = vec![0u8; s.len()];
+                    d.decode_into(&mut got, (), |_, s| s);
+                    assert!(d.finish().is_err());
                 }
-                assert!(d.finish().is_err());
             }
         }
     }

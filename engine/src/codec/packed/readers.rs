@@ -100,6 +100,33 @@ impl<'a, const ORDER: u8> Ints<'a, ORDER> {
         v
     }
 
+    /// Writes every integer of the section, the first included, through `map` into
+    /// `out` (one slot each; `out` holds the `n` values the section was opened with): the
+    /// one-loop decode of a column.
+    #[inline(always)]
+    pub fn decode_all<T>(&mut self, out: &mut [T], mut map: impl FnMut(i64) -> T) {
+        let Some((head, rest)) = out.split_first_mut() else {
+            return;
+        };
+        *head = map(self.base);
+        let base = self.base;
+        let (prev, delta) = self
+            .r
+            .decode_signed_into(rest, (self.prev, self.delta), |s, r| {
+                let v = match ORDER {
+                    0 => base.wrapping_add(r),
+                    1 => s.0.wrapping_add(r),
+                    _ => {
+                        s.1 = s.1.wrapping_add(r);
+                        s.0.wrapping_add(s.1)
+                    }
+                };
+                s.0 = v;
+                map(v)
+            });
+        (self.prev, self.delta) = (prev, delta);
+    }
+
     /// True when runs of repeated integers can be skipped (order 1, sparse changes).
     pub fn has_runs(&self) -> bool {
         ORDER == 1 && self.r.is_sparse()
