@@ -52,7 +52,9 @@ pub mod wal;
 pub mod whole_file;
 
 pub use batch::WriteBatch;
-pub use db::{AggregatePath, CompactReport, Engine, SeriesInfo, Stats, Ticket, MAX_WINDOWS};
+pub use db::{
+    AggregatePath, CheckpointInfo, CompactReport, Engine, SeriesInfo, Stats, Ticket, MAX_WINDOWS,
+};
 pub use error::{Error, Result};
 pub use metadata::SeriesMetadata;
 pub use options::{Durability, Options};

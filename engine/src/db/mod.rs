@@ -2,6 +2,8 @@
 
 mod aggregate;
 pub use aggregate::{AggregatePath, MAX_WINDOWS};
+mod checkpoint;
+pub use checkpoint::CheckpointInfo;
 pub use compact::CompactReport;
 mod commit;
 mod compact;
