@@ -113,7 +113,8 @@ impl Server {
                 let stop = async {
                     let _ = stopped.await;
                 };
-                if let Err(e) = lodestone_server::run(Listeners { grpc, http }, engine, stop).await
+                if let Err(e) =
+                    lodestone_server::run(Listeners { grpc, http }, engine, None, stop).await
                 {
                     eprintln!("server stopped with an error: {e}");
                 }

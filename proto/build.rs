@@ -5,7 +5,11 @@
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["lodestone/v1/types.proto", "lodestone/v1/lodestone.proto"];
+    let files = [
+        "lodestone/v1/types.proto",
+        "lodestone/v1/lodestone.proto",
+        "lodestone/v1/cluster.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

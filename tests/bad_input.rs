@@ -87,7 +87,7 @@ async fn call(c: &mut LodestoneClient<Channel>, call: Call) -> Result<(), tonic:
 /// Everything a client could observe of the store.
 async fn snapshot(c: &mut LodestoneClient<Channel>) -> String {
     let mut series = c
-        .list_series(pb::ListSeriesRequest {})
+        .list_series(pb::ListSeriesRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -96,6 +96,7 @@ async fn snapshot(c: &mut LodestoneClient<Channel>) -> String {
     let mut out = format!("{series:?}\n");
     for s in &series {
         let req = pb::QueryRequest {
+            stale_ok: false,
             series: s.series.clone(),
             start_ns: i64::MIN,
             end_ns: i64::MAX,
@@ -107,6 +108,7 @@ async fn snapshot(c: &mut LodestoneClient<Channel>) -> String {
         }
         let meta = c
             .get_series_metadata(pb::GetSeriesMetadataRequest {
+                stale_ok: false,
                 series: s.series.clone(),
             })
             .await
@@ -156,6 +158,7 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
         .collect();
     let too_many_points: Vec<pb::Point> = (0..1_000_001).map(|i| f(i, 1.0)).collect();
     let q = |series: pb::SeriesKey, start_ns, end_ns| pb::QueryRequest {
+        stale_ok: false,
         series: Some(series),
         start_ns,
         end_ns,
@@ -316,6 +319,7 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
         (
             "latest of an unknown series",
             Call::Latest(pb::LatestRequest {
+                stale_ok: false,
                 series: vec![good(), key("nosuch", &[])],
             }),
             Code::NotFound,
@@ -344,6 +348,7 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
         (
             "metadata of an unknown series",
             Call::GetMeta(pb::GetSeriesMetadataRequest {
+                stale_ok: false,
                 series: Some(key("nosuch", &[])),
             }),
             Code::NotFound,

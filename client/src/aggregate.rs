@@ -42,7 +42,8 @@ impl Client {
     /// The answer to `req` message by message as the server sends them (each one series'
     /// key and up to 65,536 of its windows; a series' messages follow each other), so that a
     /// caller printing a large selection holds one message at a time.
-    pub async fn aggregate_pages(&self, req: pb::AggregateRequest) -> Result<AggregatePages> {
+    pub async fn aggregate_pages(&self, mut req: pb::AggregateRequest) -> Result<AggregatePages> {
+        req.stale_ok |= self.reads_stale();
         let pages = self.rpc().aggregate(req).await?.into_inner();
         Ok(AggregatePages { pages })
     }

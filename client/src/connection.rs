@@ -30,10 +30,14 @@ pub const MAX_REQUEST_BYTES: usize = 64 << 20;
 #[derive(Debug, Clone)]
 pub struct Client {
     rpc: LodestoneClient<Channel>,
+    /// The connection, for the other services on it.
+    channel: Channel,
     /// Every endpoint this client may use, normalized; never empty.
     endpoints: Arc<[String]>,
     /// Index in `endpoints` of the one connected.
     current: usize,
+    /// Reads may be answered by a cluster node that is not the leader.
+    stale_ok: bool,
 }
 
 impl Client {
@@ -99,13 +103,15 @@ impl Client {
                 endpoint: endpoint.clone(),
                 reason: transport_reason(&e),
             })?;
-        let rpc = LodestoneClient::new(channel)
+        let rpc = LodestoneClient::new(channel.clone())
             .max_decoding_message_size(MAX_REPLY_BYTES)
             .max_encoding_message_size(MAX_REQUEST_BYTES);
         Ok(Client {
             rpc,
+            channel,
             endpoints,
             current,
+            stale_ok: false,
         })
     }
 
@@ -117,10 +123,26 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .connect_lazy();
         Ok(Client {
-            rpc: LodestoneClient::new(channel),
+            rpc: LodestoneClient::new(channel.clone()),
+            channel,
             endpoints,
             current: 0,
+            stale_ok: false,
         })
+    }
+
+    /// The same client, whose reads (queries, latest values, series lists, metadata,
+    /// aggregates) a cluster node that is not the leader may answer from its own copy,
+    /// which may lag a little. Without it (the default) reads are linearizable: only the
+    /// leader answers them, after confirming it still leads.
+    pub fn stale_reads(mut self, stale_ok: bool) -> Client {
+        self.stale_ok = stale_ok;
+        self
+    }
+
+    /// True when reads may be answered by a node that is not the leader.
+    pub fn reads_stale(&self) -> bool {
+        self.stale_ok
     }
 
     /// The endpoint this client talks to, with its scheme.
@@ -137,6 +159,11 @@ impl Client {
     /// written in other files of the crate.
     pub(crate) fn rpc(&self) -> LodestoneClient<Channel> {
         self.rpc.clone()
+    }
+
+    /// The connection, for the calls of other services on it.
+    pub(crate) fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     /// The known endpoints and the index of the connected one, for failing over.
@@ -191,6 +218,7 @@ impl Client {
             start_ns,
             end_ns,
             limit: 0,
+            stale_ok: self.stale_ok,
         };
         let pages = self.rpc.clone().query(req).await?.into_inner();
         Ok(QueryPages { pages })
@@ -201,6 +229,7 @@ impl Client {
     pub async fn latest(&self, series: pb::SeriesKey) -> Result<Option<pb::Point>> {
         let req = pb::LatestRequest {
             series: vec![series],
+            stale_ok: self.stale_ok,
         };
         let reply = self.rpc.clone().latest(req).await?.into_inner();
         let first = reply
@@ -213,7 +242,9 @@ impl Client {
 
     /// Every known series with its value type and newest point, sorted by key.
     pub async fn list_series(&self) -> Result<Vec<pb::SeriesInfo>> {
-        let req = pb::ListSeriesRequest {};
+        let req = pb::ListSeriesRequest {
+            stale_ok: self.stale_ok,
+        };
         Ok(self.rpc.clone().list_series(req).await?.into_inner().series)
     }
 

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use tonic::{Code, Status};
 
+/// Metadata key of a not-leader refusal: the leader's gRPC address.
+pub const LEADER_HEADER: &str = "lodestone-leader";
+
 /// Result alias for client calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -48,6 +51,16 @@ pub enum Error {
     /// flight may or may not have been stored.
     #[error("server unavailable: {0}")]
     Unavailable(String),
+    /// The node asked is a cluster node that is not the leader (UNAVAILABLE naming it, in
+    /// the `lodestone-leader` metadata, when one is known): nothing was done; send the
+    /// request to the leader.
+    #[error("not the leader: {message}")]
+    NotLeader {
+        /// The server's message.
+        message: String,
+        /// The leader's gRPC address, when the node knows it.
+        leader: Option<String>,
+    },
     /// The server failed internally (INTERNAL); details are in the server's log.
     #[error("server error: {0}")]
     Internal(String),
@@ -112,7 +125,7 @@ impl Error {
             Error::NotFound(_) => Code::NotFound,
             Error::Overloaded(_) => Code::ResourceExhausted,
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
-            Error::Unavailable(_) => Code::Unavailable,
+            Error::Unavailable(_) | Error::NotLeader { .. } => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
             Error::Timeout(_) => Code::DeadlineExceeded,
             Error::Other { code, .. } => *code,
@@ -134,6 +147,7 @@ impl Error {
         match self {
             Error::Connect { .. }
             | Error::Unavailable(_)
+            | Error::NotLeader { .. }
             | Error::Overloaded(_)
             | Error::Timeout(_) => true,
             Error::Other { code, .. } => matches!(code, Code::Unknown | Code::Aborted),
@@ -161,7 +175,17 @@ impl From<Status> for Error {
             Code::NotFound => Error::NotFound(message),
             Code::ResourceExhausted => Error::Overloaded(message),
             Code::FailedPrecondition => Error::FailedPrecondition(message),
-            Code::Unavailable => Error::Unavailable(message),
+            Code::Unavailable => match s.metadata().get(LEADER_HEADER) {
+                Some(leader) => Error::NotLeader {
+                    message,
+                    leader: leader.to_str().ok().map(str::to_string),
+                },
+                None if message.contains("is not the leader") => Error::NotLeader {
+                    message,
+                    leader: None,
+                },
+                None => Error::Unavailable(message),
+            },
             Code::Internal | Code::DataLoss => Error::Internal(message),
             Code::DeadlineExceeded | Code::Cancelled => Error::Timeout(message),
             code => Error::Other { code, message },

@@ -53,6 +53,7 @@
 
 mod aggregate;
 pub mod batch;
+mod cluster;
 pub mod connection;
 pub mod error;
 mod series_admin;
@@ -62,8 +63,8 @@ pub use aggregate::{AggregatePages, SeriesWindows};
 pub use connection::{AckStream, Client, QueryPages};
 pub use error::{Error, Result};
 pub use lodestone_proto::v1::{
-    point::Value, AggregateFunction, AggregateRequest, Fill, Label, LabelMatcher, MatchOp, Point,
-    QualityFilter, SeriesInfo, SeriesKey, SeriesPoints, SeriesSelector, StatsResponse, ValueType,
-    Window, WriteRequest, WriteResponse,
+    point::Value, AggregateFunction, AggregateRequest, ClusterMember, ClusterStatusResponse, Fill,
+    Label, LabelMatcher, MatchOp, Point, QualityFilter, SeriesInfo, SeriesKey, SeriesPoints,
+    SeriesSelector, StatsResponse, ValueType, Window, WriteRequest, WriteResponse,
 };
 pub use writer::{Backoff, Writer, WriterOptions, WriterStats};

@@ -31,6 +31,7 @@ impl Client {
     ) -> Result<pb::GetSeriesMetadataResponse> {
         let req = pb::GetSeriesMetadataRequest {
             series: Some(series),
+            stale_ok: self.reads_stale(),
         };
         Ok(self.rpc().get_series_metadata(req).await?.into_inner())
     }

@@ -35,6 +35,7 @@ impl Server {
         let task = tokio::spawn(lodestone_server::run(
             Listeners { grpc, http },
             engine,
+            None,
             async {
                 let _ = stopped.await;
             },

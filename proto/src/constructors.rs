@@ -179,7 +179,14 @@ impl AggregateRequest {
             aggregate: aggregate as i32,
             fill: Fill::None as i32,
             quality: QualityFilter::Good as i32,
+            stale_ok: false,
         }
+    }
+
+    /// The same request, answerable by a node that is not the leader (see `stale_ok`).
+    pub fn stale_ok(mut self) -> AggregateRequest {
+        self.stale_ok = true;
+        self
     }
 
     /// The same request with what windows without a value report.

@@ -14,20 +14,25 @@ use lodestone_engine::Engine;
 
 use crate::influx::{self, WriteState};
 use crate::metrics::ServerMetrics;
+use crate::node::Node;
 
 /// The state the routes share.
 #[derive(Debug, Clone)]
 struct AppState {
     engine: Arc<Engine>,
+    node: Node,
     write: WriteState,
     metrics: Arc<ServerMetrics>,
 }
 
-/// The HTTP routes, sharing one engine and the server's metrics.
-pub fn router(engine: Arc<Engine>, metrics: Arc<ServerMetrics>) -> Router {
+/// The HTTP routes, sharing one engine and the server's metrics; on a cluster node (see
+/// [`Node`]) writes are replicated and `/query` waits until its read is safe, unless asked
+/// with `stale_ok=true`.
+pub fn router(engine: Arc<Engine>, node: Node, metrics: Arc<ServerMetrics>) -> Router {
     let state = AppState {
-        write: WriteState::new(engine.clone()),
+        write: WriteState::new(engine.clone(), node.clone()),
         engine,
+        node,
         metrics,
     };
     Router::new()
@@ -91,7 +96,15 @@ fn count(metrics: &ServerMetrics, r: &Response) {
 
 async fn query(State(state): State<AppState>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let started = std::time::Instant::now();
-    let r = crate::influxql::respond(state.engine.clone(), q.as_deref().unwrap_or(""), &body).await;
+    let text = q.as_deref().unwrap_or("");
+    let stale_ok = form_urlencoded::parse(text.as_bytes())
+        .any(|(k, v)| k == "stale_ok" && matches!(v.as_ref(), "true" | "1"));
+    if let Err(s) = state.node.read_barrier(stale_ok).await {
+        let r = influx::status_error(&s);
+        count(&state.metrics, &r);
+        return r;
+    }
+    let r = crate::influxql::respond(state.engine.clone(), text, &body).await;
     count(&state.metrics, &r);
     state.metrics.query_latency.record(started.elapsed());
     r

@@ -18,11 +18,13 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod cluster;
 pub mod grpc;
 pub mod http;
 pub mod influx;
 pub mod influxql;
 pub mod metrics;
+pub mod node;
 pub mod series_text;
 pub mod serve;
 pub mod settings;

@@ -11,8 +11,12 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
+use crate::cluster::{ClusterNode, ClusterSettings};
+use crate::grpc::cluster_admin::ClusterAdmin;
 use crate::grpc::LodestoneService;
+use crate::node::Node;
 use crate::shutdown::{self, CloseError, Shutdown, DRAIN_TIMEOUT, RELEASE_TIMEOUT};
+use lodestone_proto::v1::cluster_server::ClusterServer;
 
 /// Largest gRPC request accepted, in bytes: room for a batch of
 /// [`crate::grpc::convert::MAX_BATCH_POINTS`] points (about 30 bytes each on the wire).
@@ -33,6 +37,9 @@ pub enum ServeError {
     /// The engine did not close cleanly.
     #[error(transparent)]
     Close(#[from] CloseError),
+    /// The cluster node did not start.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// The listeners the server answers on.
@@ -47,13 +54,21 @@ pub struct Listeners {
 /// Serves gRPC and HTTP on `listeners` until `shutdown` completes; then stops accepting,
 /// lets in-flight requests finish (write streams acknowledge what they have read and end
 /// with UNAVAILABLE), and closes the engine, which flushes everything acknowledged.
+/// With `cluster` settings the server is a node of a cluster (see [`crate::cluster`]).
 pub async fn run(
     listeners: Listeners,
     engine: Engine,
+    cluster: Option<ClusterSettings>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let shutdown = Shutdown::on(shutdown);
     let engine = Arc::new(engine);
+    let node = match cluster {
+        Some(settings) => Node::Cluster(Arc::new(
+            ClusterNode::start(engine.clone(), settings).await?,
+        )),
+        None => Node::Single,
+    };
     tracing::info!(
         grpc = %listeners.grpc.local_addr()?,
         http = %listeners.http.local_addr()?,
@@ -77,9 +92,13 @@ pub async fn run(
     let reflection_alpha = reflection_builder().build_v1alpha()?;
     let metrics = Arc::new(crate::metrics::ServerMetrics::default());
     let service = LodestoneServer::new(
-        LodestoneService::new(engine.clone(), shutdown.clone()).with_metrics(metrics.clone()),
+        LodestoneService::new(engine.clone(), shutdown.clone())
+            .with_metrics(metrics.clone())
+            .with_node(node.clone()),
     )
     .max_decoding_message_size(MAX_REQUEST_BYTES);
+    let cluster_admin = ClusterServer::new(ClusterAdmin::new(node.clone()));
+    let raft = node.cluster().map(|c| c.raft_service());
 
     // Probes see NOT_SERVING as soon as shutdown starts, so balancers stop sending work.
     let stopping = shutdown.clone();
@@ -99,13 +118,15 @@ pub async fn run(
         .add_service(reflection)
         .add_service(reflection_alpha)
         .add_service(service)
+        .add_service(cluster_admin)
+        .add_optional_service(raft)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), {
             let s = shutdown.clone();
             async move { s.triggered().await }
         });
     let http = axum::serve(
         listeners.http,
-        crate::http::router(engine.clone(), metrics.clone()),
+        crate::http::router(engine.clone(), node.clone(), metrics.clone()),
     )
     .with_graceful_shutdown({
         let s = shutdown.clone();
@@ -131,6 +152,11 @@ pub async fn run(
         both = async { tokio::join!(grpc, http) } => Some(both),
         () = drain_deadline => None,
     };
+    // Raft stops first: it applies to the engine.
+    if let Some(c) = node.cluster() {
+        c.shutdown().await;
+    }
+    drop(node);
     let closed = shutdown::close_engine(engine, RELEASE_TIMEOUT).await;
     match served {
         Some((grpc, http)) => {

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::cluster::ClusterSettings;
 use crate::{Listeners, ServeError};
 
 /// How long [`InProcess::stop`] waits for the server to finish.
@@ -57,14 +58,30 @@ impl InProcess {
 
     /// Serves `engine` on listeners the caller bound (to reuse a port across a restart).
     pub async fn start_on(engine: Engine, grpc: TcpListener, http: TcpListener) -> InProcess {
+        InProcess::start_node(engine, grpc, http, None).await
+    }
+
+    /// Serves `engine` on listeners the caller bound, as a cluster node when `cluster` is
+    /// given (the client then connects without waiting for the cluster to form).
+    pub async fn start_node(
+        engine: Engine,
+        grpc: TcpListener,
+        http: TcpListener,
+        cluster: Option<ClusterSettings>,
+    ) -> InProcess {
         let (grpc_addr, http_addr) = match (grpc.local_addr(), http.local_addr()) {
             (Ok(g), Ok(h)) => (g, h),
             (Err(e), _) | (_, Err(e)) => panic!("listener without an address: {e}"),
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(crate::run(Listeners { grpc, http }, engine, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(crate::run(
+            Listeners { grpc, http },
+            engine,
+            cluster,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         let client = Client::connect(format!("http://{grpc_addr}"))
             .await
             .unwrap_or_else(|e| panic!("cannot connect to the server: {e}"));

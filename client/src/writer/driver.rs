@@ -20,6 +20,10 @@ use super::{Command, Shared};
 use crate::connection::Client;
 use crate::error::{Error, Result};
 
+/// How long the writer waits before sending to the leader a node named: long enough for
+/// a leader just elected to be told it leads.
+const LEADER_HOP: Duration = Duration::from_millis(20);
+
 /// How long closing waits for the server to end the stream before cutting it.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -240,7 +244,7 @@ impl Driver {
                 index: self.endpoint,
             }
         } else {
-            Target::Client(self.client.clone())
+            Target::Client(Box::new(self.client.clone()))
         };
         let (batches, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(session::run(id, target, rx, self.events_tx.clone()));
@@ -333,6 +337,22 @@ impl Driver {
     /// server only said it was overloaded; gives up past `retry_for`.
     fn retry_later(&mut self, e: Error) {
         self.requeue();
+        let leader = match &e {
+            Error::NotLeader {
+                leader: Some(l), ..
+            } => Some(l.clone()),
+            _ => None,
+        };
+        if let Some(l) = leader {
+            // A cluster node named the leader: go there now, no backoff.
+            self.endpoint = self.endpoint_of(&l);
+            self.reconnect = true;
+            if !self.ready.is_empty() {
+                self.retry_at = Some(Instant::now() + LEADER_HOP);
+                self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
         let lost_connection = !matches!(e, Error::Overloaded(_));
         if lost_connection {
             self.endpoint = (self.endpoint + 1) % self.endpoints.len();
@@ -358,6 +378,22 @@ impl Driver {
         self.failures = self.failures.saturating_add(1);
         self.retry_at = Some(now + delay);
         self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The index of `addr` among the endpoints, added to them when new.
+    fn endpoint_of(&mut self, addr: &str) -> usize {
+        let url = if addr.contains("://") {
+            addr.to_string()
+        } else {
+            format!("http://{addr}")
+        };
+        if let Some(i) = self.endpoints.iter().position(|e| *e == url) {
+            return i;
+        }
+        let mut all = self.endpoints.to_vec();
+        all.push(url);
+        self.endpoints = all.into();
+        self.endpoints.len() - 1
     }
 
     /// Points pushed and not acknowledged.

@@ -41,7 +41,7 @@ pub(super) enum Event {
 #[derive(Debug)]
 pub(super) enum Target {
     /// Reuse this client's connection.
-    Client(Client),
+    Client(Box<Client>),
     /// Connect to `endpoints[index]` first.
     Endpoint {
         /// Every endpoint known.
@@ -69,7 +69,7 @@ async fn stream(
     events: &mpsc::UnboundedSender<Event>,
 ) -> Result<()> {
     let client = match target {
-        Target::Client(c) => c,
+        Target::Client(c) => *c,
         Target::Endpoint { endpoints, index } => {
             let c = Client::connect_to(endpoints, index).await?;
             let _ = events.send(Event::Connected {

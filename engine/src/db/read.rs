@@ -25,6 +25,31 @@ impl Engine {
         snap.read(key, start, end, &|_, _| false)
     }
 
+    /// The earliest and latest timestamps at which series `key` may hold points: bounds
+    /// from the segment indexes and memory, found without decoding (deleted points may
+    /// still count). `Ok(None)` when the series has no point anywhere; unknown series are
+    /// [`Error::UnknownSeries`]. What a copy of a series reads through, window by window.
+    pub fn time_span(&self, key: &SeriesKey) -> Result<Option<(i64, i64)>> {
+        let snap = self.snapshot(key, i64::MIN, i64::MAX)?;
+        let mut span: Option<(i64, i64)> = None;
+        let mut widen = |a: i64, b: i64| {
+            span = Some(span.map_or((a, b), |(lo, hi)| (lo.min(a), hi.max(b))));
+        };
+        for seg in &snap.version.segments {
+            let Some(si) = seg.get(key) else { continue };
+            // A file's chunks of one series are sorted and disjoint.
+            if let (Some(first), Some(last)) = (si.chunks.first(), si.chunks.last()) {
+                widen(first.min_ts, last.max_ts);
+            }
+        }
+        for pts in &snap.memory {
+            if let (Some(first), Some(last)) = (pts.first(), pts.last()) {
+                widen(first.ts, last.ts);
+            }
+        }
+        Ok(span)
+    }
+
     /// The sources of series `key` for a read of `[start, end)`: the active head's points
     /// in it and the version. Errors: [`Error::InvalidRange`], [`Error::UnknownSeries`].
     pub(super) fn snapshot(&self, key: &SeriesKey, start: i64, end: i64) -> Result<Snapshot> {

@@ -3,6 +3,7 @@
 //! server through `lodestone-client`, as do `delete` and `meta` (`stats --data-dir` reads a
 //! folder no server has open).
 
+mod cluster;
 mod delete;
 mod export;
 mod import;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Read or set a series' unit, description and type.
     #[command(subcommand)]
     Meta(meta::MetaCommand),
+    /// Show a cluster node's view of its cluster, or add or remove a node.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 /// Why a command failed; printed as `lodestone: <error>`.
@@ -128,6 +132,9 @@ pub enum CliError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// A setting of `serve` is wrong (the cluster settings are checked together).
+    #[error("settings: {0}")]
+    Settings(String),
     /// A series cannot be written as line protocol.
     #[error("series {series} cannot be written as line protocol: {reason}; export it with --format csv or json")]
     NotLineProtocol {
@@ -151,6 +158,7 @@ impl Cli {
             Command::Export(args) => export::run(args),
             Command::Delete(args) => delete::run(args),
             Command::Meta(cmd) => meta::run(cmd),
+            Command::Cluster(cmd) => cluster::run(cmd),
         };
         match done {
             // `lodestone query ... | head` closes the pipe early: that is not a failure.
@@ -176,10 +184,16 @@ pub struct ServerAddr {
     /// Server gRPC address, `host:port` or `http://host:port`.
     #[arg(long, default_value = crate::settings::DEFAULT_SERVER)]
     pub addr: String,
+    /// Let a cluster node that is not the leader answer reads from its own copy, which may
+    /// lag a little (by default only the leader answers them).
+    #[arg(long)]
+    pub stale_ok: bool,
 }
 
 impl ServerAddr {
     async fn connect(&self) -> Result<lodestone_client::Client, CliError> {
-        Ok(lodestone_client::Client::connect(&self.addr).await?)
+        Ok(lodestone_client::Client::connect(&self.addr)
+            .await?
+            .stale_reads(self.stale_ok))
     }
 }

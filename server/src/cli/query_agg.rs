@@ -133,6 +133,8 @@ impl AggArgs {
             aggregate: aggregate as i32,
             fill: fill as i32,
             quality: quality as i32,
+            // The client's setting (`--stale-ok`) is applied when the request is sent.
+            stale_ok: false,
         };
         Some(req)
     }

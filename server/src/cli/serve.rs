@@ -1,6 +1,7 @@
 //! `lodestone serve`: settle the settings, open the data folder, bind, serve until SIGINT or
 //! SIGTERM.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -30,6 +31,23 @@ pub struct ServeArgs {
     /// [default: sync].
     #[arg(long)]
     durability: Option<DurabilityArg>,
+    /// Makes this server a node of a cluster, with this id (1 and up; stable for the
+    /// node's life). Writes are then replicated through Raft: the Raft log, fsynced by a
+    /// majority, makes them durable, and --durability does not apply.
+    #[arg(long)]
+    node_id: Option<u64>,
+    /// The members a new cluster starts with, as ID=ADDRESS,... (their gRPC addresses; this
+    /// node may be among them). The lowest id forms the cluster on its first start. A node
+    /// started without peers waits for `lodestone cluster add`.
+    #[arg(long, value_parser = crate::cluster::settings::parse_members)]
+    peers: Option<BTreeMap<u64, String>>,
+    /// The gRPC address other nodes and clients reach this node at [default: --grpc-listen].
+    #[arg(long)]
+    advertise: Option<String>,
+    /// Reach node ID at ADDRESS instead of its address in the membership (through a proxy
+    /// or a NAT); may be repeated.
+    #[arg(long = "raft-route", value_name = "ID=ADDRESS", value_parser = crate::cluster::settings::parse_member)]
+    raft_routes: Vec<(u64, String)>,
 }
 
 /// Runs the server until a signal stops it.
@@ -43,8 +61,12 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         grpc_listen: args.grpc_listen,
         http_listen: args.http_listen,
         durability: args.durability,
+        node_id: args.node_id,
+        advertise: args.advertise,
+        peers: args.peers,
+        routes: args.raft_routes,
     };
-    let settings = ServeSettings::resolve(file, flags);
+    let settings = ServeSettings::resolve(file, flags).map_err(CliError::Settings)?;
     let engine = Engine::open(&settings.data_dir, settings.engine)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -55,7 +77,13 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             grpc: bind(settings.grpc_listen).await?,
             http: bind(settings.http_listen).await?,
         };
-        crate::serve::run(listeners, engine, crate::shutdown::signal()).await?;
+        crate::serve::run(
+            listeners,
+            engine,
+            settings.cluster,
+            crate::shutdown::signal(),
+        )
+        .await?;
         Ok(())
     })
 }

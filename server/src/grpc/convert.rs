@@ -144,6 +144,21 @@ pub fn batch_from_proto(req: &pb::WriteRequest) -> Result<WriteBatch, Status> {
     Ok(batch)
 }
 
+/// The wire form of a batch (what a cluster node replicates for a line-protocol body).
+pub fn batch_to_proto(batch: &WriteBatch) -> pb::WriteRequest {
+    pb::WriteRequest {
+        sequence: 0,
+        series: batch
+            .entries()
+            .iter()
+            .map(|(key, points)| pb::SeriesPoints {
+                series: Some(key_to_proto(key)),
+                points: points.iter().map(point_to_proto).collect(),
+            })
+            .collect(),
+    }
+}
+
 /// Which series an aggregate reads.
 #[derive(Debug, Clone)]
 pub enum Selection {

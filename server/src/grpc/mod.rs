@@ -5,8 +5,9 @@
 //! `aggregate.rs`.
 
 mod aggregate;
+pub mod cluster_admin;
 pub mod convert;
-mod series_admin;
+pub(crate) mod series_admin;
 pub mod status;
 mod write_stream;
 
@@ -21,6 +22,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::metrics::ServerMetrics;
+use crate::node::Node;
 use crate::shutdown::Shutdown;
 use convert::{batch_from_proto, key_from_proto, key_to_proto, point_to_proto};
 use status::to_status;
@@ -38,6 +40,7 @@ pub struct LodestoneService {
     engine: Arc<Engine>,
     shutdown: Shutdown,
     metrics: Arc<ServerMetrics>,
+    node: Node,
 }
 
 impl LodestoneService {
@@ -47,7 +50,15 @@ impl LodestoneService {
             engine,
             shutdown,
             metrics: Arc::default(),
+            node: Node::Single,
         }
+    }
+
+    /// The same service on a cluster node: writes are replicated, reads wait until they
+    /// are safe (see [`Node`]).
+    pub fn with_node(mut self, node: Node) -> LodestoneService {
+        self.node = node;
+        self
     }
 
     /// The same service, recording request latencies and refusals into `metrics` (shared
@@ -114,7 +125,14 @@ impl Lodestone for LodestoneService {
         let req = request.into_inner();
         let r = async {
             let batch = batch_from_proto(&req)?;
-            self.engine.write_async(&batch).await.map_err(to_status)?;
+            match self
+                .node
+                .replicate(pb::raft_command::Command::Write(req.clone()))
+                .await
+            {
+                Some(replicated) => replicated?,
+                None => self.engine.write_async(&batch).await.map_err(to_status)?,
+            }
             Ok(Response::new(pb::WriteResponse {
                 sequence: req.sequence,
                 points: batch.len() as u64,
@@ -133,6 +151,7 @@ impl Lodestone for LodestoneService {
     ) -> Result<Response<Self::WriteStreamStream>, Status> {
         let acks = write_stream::start(
             self.engine.clone(),
+            self.node.clone(),
             self.shutdown.clone(),
             request.into_inner(),
         );
@@ -149,6 +168,7 @@ impl Lodestone for LodestoneService {
         let req = request.into_inner();
         let r = async {
             let key = key_from_proto(req.series.as_ref())?;
+            self.node.read_barrier(req.stale_ok).await?;
             let engine = self.engine.clone();
             blocking(move || engine.read_range(&key, req.start_ns, req.end_ns)).await
         }
@@ -168,12 +188,16 @@ impl Lodestone for LodestoneService {
         request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
         let started = Instant::now();
-        let r = aggregate::start(
-            self.engine.clone(),
-            self.shutdown.clone(),
-            request.into_inner(),
-        )
-        .await;
+        let req = request.into_inner();
+        if let Err(s) = self.node.read_barrier(req.stale_ok).await {
+            self.observe(
+                &self.metrics.query_latency,
+                started,
+                &Err::<(), _>(s.clone()),
+            );
+            return Err(s);
+        }
+        let r = aggregate::start(self.engine.clone(), self.shutdown.clone(), req).await;
         self.observe(&self.metrics.query_latency, started, &r);
         Ok(Response::new(Box::pin(r?)))
     }
@@ -183,6 +207,7 @@ impl Lodestone for LodestoneService {
         request: Request<pb::LatestRequest>,
     ) -> Result<Response<pb::LatestResponse>, Status> {
         let req = request.into_inner();
+        self.node.read_barrier(req.stale_ok).await?;
         let mut points = Vec::with_capacity(req.series.len());
         // From the in-memory catalog: O(1) per series, no disk.
         for k in &req.series {
@@ -198,8 +223,9 @@ impl Lodestone for LodestoneService {
 
     async fn list_series(
         &self,
-        _request: Request<pb::ListSeriesRequest>,
+        request: Request<pb::ListSeriesRequest>,
     ) -> Result<Response<pb::ListSeriesResponse>, Status> {
+        self.node.read_barrier(request.get_ref().stale_ok).await?;
         let engine = self.engine.clone();
         // Copies and sorts the whole catalog: cheap, but not per-request cheap for a large
         // plant, so off the runtime.
@@ -234,16 +260,26 @@ impl Lodestone for LodestoneService {
         &self,
         request: Request<pb::DeleteRequest>,
     ) -> Result<Response<pb::DeleteResponse>, Status> {
-        series_admin::delete(&self.engine, request.into_inner())
+        let req = request.into_inner();
+        match self
+            .node
+            .replicate(pb::raft_command::Command::Delete(req.clone()))
             .await
-            .map(Response::new)
+        {
+            Some(replicated) => replicated.map(|()| Response::new(pb::DeleteResponse {})),
+            None => series_admin::delete(&self.engine, req)
+                .await
+                .map(Response::new),
+        }
     }
 
     async fn get_series_metadata(
         &self,
         request: Request<pb::GetSeriesMetadataRequest>,
     ) -> Result<Response<pb::GetSeriesMetadataResponse>, Status> {
-        series_admin::get_metadata(self.engine.clone(), request.into_inner())
+        let req = request.into_inner();
+        self.node.read_barrier(req.stale_ok).await?;
+        series_admin::get_metadata(self.engine.clone(), req)
             .await
             .map(Response::new)
     }
@@ -252,8 +288,22 @@ impl Lodestone for LodestoneService {
         &self,
         request: Request<pb::PutSeriesMetadataRequest>,
     ) -> Result<Response<pb::PutSeriesMetadataResponse>, Status> {
-        series_admin::put_metadata(self.engine.clone(), request.into_inner())
-            .await
-            .map(Response::new)
+        let req = request.into_inner();
+        let replicated = self
+            .node
+            .replicate(pb::raft_command::Command::PutMetadata(req.clone()))
+            .await;
+        match replicated {
+            // Applied here too: answer with what this node now stores.
+            Some(done) => {
+                done?;
+                series_admin::stored_metadata(self.engine.clone(), req)
+                    .await
+                    .map(Response::new)
+            }
+            None => series_admin::put_metadata(self.engine.clone(), req)
+                .await
+                .map(Response::new),
+        }
     }
 }

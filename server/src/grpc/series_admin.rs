@@ -12,7 +12,7 @@ use super::convert::{key_from_proto, key_to_proto, value_type_from_proto, value_
 use super::status::to_status;
 
 /// Deletes `[start_ns, end_ns)` of one series; answers once durable.
-pub(super) async fn delete(
+pub(crate) async fn delete(
     engine: &Engine,
     req: pb::DeleteRequest,
 ) -> Result<pb::DeleteResponse, Status> {
@@ -40,7 +40,7 @@ pub(super) async fn get_metadata(
 }
 
 /// Sets the metadata of one series, declaring it first when a value type is given.
-pub(super) async fn put_metadata(
+pub(crate) async fn put_metadata(
     engine: Arc<Engine>,
     req: pb::PutSeriesMetadataRequest,
 ) -> Result<pb::PutSeriesMetadataResponse, Status> {
@@ -68,6 +68,21 @@ pub(super) async fn put_metadata(
             return Err(Status::internal("engine call failed; see the server log"));
         }
     };
+    Ok(pb::PutSeriesMetadataResponse {
+        series: Some(key_to_proto(&key)),
+        value_type: value_type_to_proto(vt) as i32,
+        unit: m.unit,
+        description: m.description,
+    })
+}
+
+/// The answer to a `PutSeriesMetadata` already applied (replicated): what is stored now.
+pub(crate) async fn stored_metadata(
+    engine: Arc<Engine>,
+    req: pb::PutSeriesMetadataRequest,
+) -> Result<pb::PutSeriesMetadataResponse, Status> {
+    let key = key_from_proto(req.series.as_ref())?;
+    let (key, vt, m) = blocking(move || described(&engine, key)).await?;
     Ok(pb::PutSeriesMetadataResponse {
         series: Some(key_to_proto(&key)),
         value_type: value_type_to_proto(vt) as i32,

@@ -17,7 +17,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lodestone_engine::Engine;
+use lodestone_engine::{Engine, Ticket};
+use lodestone_proto::v1 as pb;
+
+use crate::grpc::convert::batch_to_proto;
+use crate::node::Node;
 use tokio::sync::Semaphore;
 use tokio_stream::StreamExt;
 
@@ -44,6 +48,8 @@ const POOLED_BUFFER_MAX: usize = 4 << 20;
 pub struct WriteState {
     /// The engine.
     pub engine: Arc<Engine>,
+    /// Alone or a cluster node: where the batches go.
+    pub node: Node,
     /// Permits are bytes of body in flight (decompressed).
     pub budget: Arc<Semaphore>,
     /// Buffers of earlier bodies. Collectors send bodies of similar size again and again;
@@ -54,9 +60,10 @@ pub struct WriteState {
 
 impl WriteState {
     /// State for `engine` with the default budget.
-    pub fn new(engine: Arc<Engine>) -> WriteState {
+    pub fn new(engine: Arc<Engine>, node: Node) -> WriteState {
         WriteState {
             engine,
+            node,
             budget: Arc::new(Semaphore::new(WRITE_BUDGET_BYTES)),
             buffers: Arc::default(),
         }
@@ -171,6 +178,7 @@ pub async fn write(
         return refusal.into_response();
     }
     let engine = state.engine.clone();
+    let node = state.node.clone();
     let submitted = tokio::task::spawn_blocking(move || {
         let parsed = (|| {
             let inflated;
@@ -187,7 +195,13 @@ pub async fn write(
                 };
                 Refusal::Http(status, e.to_string())
             })?;
-            engine.submit(&batch).map_err(Refusal::Engine)
+            match node.cluster() {
+                None => engine
+                    .submit(&batch)
+                    .map(Submitted::Logged)
+                    .map_err(Refusal::Engine),
+                Some(_) => Ok(Submitted::ToReplicate(batch_to_proto(&batch))),
+            }
         })();
         (parsed, body_buf)
     })
@@ -196,7 +210,7 @@ pub async fn write(
         state.give_back(buf);
         parsed
     });
-    let ticket = match submitted {
+    let submitted = match submitted {
         Ok(Ok(t)) => t,
         Ok(Err(refusal)) => return refusal.into_response(),
         Err(e) => {
@@ -204,10 +218,30 @@ pub async fn write(
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, "write task failed");
         }
     };
-    match ticket.await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => engine_error(e),
+    match submitted {
+        Submitted::Logged(ticket) => match ticket.await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => engine_error(e),
+        },
+        Submitted::ToReplicate(req) => {
+            match state
+                .node
+                .replicate(pb::raft_command::Command::Write(req))
+                .await
+            {
+                Some(Err(status)) => status_error(&status),
+                _ => StatusCode::NO_CONTENT.into_response(),
+            }
+        }
     }
+}
+
+/// A parsed body on its way.
+enum Submitted {
+    /// In the engine's WAL, waiting for its fsync (a single node).
+    Logged(Ticket),
+    /// To be replicated (a cluster node).
+    ToReplicate(pb::WriteRequest),
 }
 
 /// Why a write was refused before it reached the WAL.
@@ -250,7 +284,12 @@ fn inflate(body: &[u8]) -> Result<Vec<u8>, Refusal> {
 /// The HTTP answer for an engine error: the gRPC mapping, turned into the HTTP status an
 /// InfluxDB client expects.
 pub fn engine_error(e: lodestone_engine::Error) -> Response {
-    let s = crate::grpc::status::to_status(e);
+    status_error(&crate::grpc::status::to_status(e))
+}
+
+/// The HTTP answer for a gRPC status. A cluster node that is not the leader answers 503
+/// with the leader's gRPC address in the `X-Lodestone-Leader` header.
+pub fn status_error(s: &tonic::Status) -> Response {
     let status = match s.code() {
         tonic::Code::InvalidArgument | tonic::Code::OutOfRange => StatusCode::BAD_REQUEST,
         tonic::Code::NotFound => StatusCode::NOT_FOUND,
@@ -259,7 +298,12 @@ pub fn engine_error(e: lodestone_engine::Error) -> Response {
         tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    error_response(status, s.message())
+    let mut r = error_response(status, s.message());
+    let leader = s.metadata().get(crate::cluster::LEADER_HEADER);
+    if let Some(v) = leader.and_then(|l| axum::http::HeaderValue::from_bytes(l.as_bytes()).ok()) {
+        r.headers_mut().insert("x-lodestone-leader", v);
+    }
+    r
 }
 
 /// The server's clock in nanoseconds, for lines without a timestamp.

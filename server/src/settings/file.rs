@@ -24,6 +24,35 @@ pub struct ConfigFile {
     /// Retention rules, tried in order (`[[retention]]` tables).
     #[serde(default)]
     pub retention: Vec<RetentionSection>,
+    /// Replication: this server as a node of a cluster.
+    #[serde(default)]
+    pub cluster: ClusterSection,
+}
+
+/// The `[cluster]` table. A server with a `node_id` is a cluster node.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// This node's id (1 and up).
+    pub node_id: Option<u64>,
+    /// The gRPC address other nodes and clients reach this node at (default: `grpc_listen`).
+    pub advertise: Option<String>,
+    /// The members the cluster starts with, as `"ID=ADDRESS"`.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// Addresses this node reaches some nodes at instead, as `"ID=ADDRESS"`.
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// How often the leader sends a heartbeat.
+    pub heartbeat: Option<Span>,
+    /// Shortest election timeout.
+    pub election_timeout_min: Option<Span>,
+    /// Longest election timeout.
+    pub election_timeout_max: Option<Span>,
+    /// Log entries between snapshots.
+    pub snapshot_every: Option<u64>,
+    /// Log entries kept behind a snapshot.
+    pub keep_logs: Option<u64>,
 }
 
 /// One `[[retention]]` table: how long the series it selects are kept.

@@ -11,7 +11,13 @@ pub mod units;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::collections::BTreeMap;
+
 use lodestone_engine::Options;
+
+use crate::cluster::settings::parse_member;
+use crate::cluster::ClusterSettings;
+use file::ClusterSection;
 
 pub use durability::{BadDurability, DurabilityArg};
 pub use file::{ConfigError, ConfigFile};
@@ -36,6 +42,8 @@ pub struct ServeSettings {
     pub http_listen: SocketAddr,
     /// Engine options (durability, memory bounds, flush thresholds).
     pub engine: Options,
+    /// Set when the server is a cluster node.
+    pub cluster: Option<ClusterSettings>,
 }
 
 impl Default for ServeSettings {
@@ -45,6 +53,7 @@ impl Default for ServeSettings {
             grpc_listen: SocketAddr::from(([127, 0, 0, 1], 7400)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 7401)),
             engine: Options::default(),
+            cluster: None,
         }
     }
 }
@@ -60,11 +69,19 @@ pub struct Overrides {
     pub http_listen: Option<SocketAddr>,
     /// `--durability`.
     pub durability: Option<DurabilityArg>,
+    /// `--node-id`.
+    pub node_id: Option<u64>,
+    /// `--advertise`.
+    pub advertise: Option<String>,
+    /// `--peers`.
+    pub peers: Option<BTreeMap<u64, String>>,
+    /// `--raft-route`, each `ID=ADDRESS`.
+    pub routes: Vec<(u64, String)>,
 }
 
 impl ServeSettings {
-    /// Defaults, then `file`, then `flags`.
-    pub fn resolve(file: ConfigFile, flags: Overrides) -> ServeSettings {
+    /// Defaults, then `file`, then `flags`. Errors name a bad cluster setting.
+    pub fn resolve(file: ConfigFile, flags: Overrides) -> Result<ServeSettings, String> {
         let mut s = ServeSettings::default();
         let st = file.storage;
         let e = &mut s.engine;
@@ -104,12 +121,64 @@ impl ServeSettings {
                 tiers: r.tiers.into_iter().map(|(w, ttl)| (w.0, ttl.0)).collect(),
             })
             .collect();
-        set(&mut s.data_dir, flags.data_dir.or(file.data_dir));
         set(&mut s.grpc_listen, flags.grpc_listen.or(file.grpc_listen));
         set(&mut s.http_listen, flags.http_listen.or(file.http_listen));
+        s.cluster = cluster(&file.cluster, &flags, s.grpc_listen)?;
+        set(&mut s.data_dir, flags.data_dir.or(file.data_dir));
         set(&mut s.engine.durability, flags.durability.map(|d| d.0));
-        s
+        if s.cluster.is_some() {
+            // The Raft log, fsynced by a majority before a write is acknowledged, is what
+            // makes writes durable on a cluster node.
+            s.engine.durability = lodestone_engine::Durability::None;
+        }
+        Ok(s)
     }
+}
+
+/// The cluster settings, when a node id is given.
+fn cluster(
+    file: &ClusterSection,
+    flags: &Overrides,
+    grpc_listen: SocketAddr,
+) -> Result<Option<ClusterSettings>, String> {
+    let Some(node_id) = flags.node_id.or(file.node_id) else {
+        return Ok(None);
+    };
+    let advertise = flags
+        .advertise
+        .clone()
+        .or_else(|| file.advertise.clone())
+        .unwrap_or_else(|| grpc_listen.to_string());
+    let mut c = ClusterSettings::new(node_id, advertise);
+    c.peers = match &flags.peers {
+        Some(p) => p.clone(),
+        None => {
+            let mut m = BTreeMap::new();
+            for p in &file.peers {
+                let (id, addr) = parse_member(p)?;
+                m.insert(id, addr);
+            }
+            m
+        }
+    };
+    for r in &file.routes {
+        let (id, addr) = parse_member(r)?;
+        c.routes.insert(id, addr);
+    }
+    c.routes.extend(flags.routes.iter().cloned());
+    set(&mut c.heartbeat, file.heartbeat.as_ref().map(|d| d.0));
+    set(
+        &mut c.election_timeout.0,
+        file.election_timeout_min.as_ref().map(|d| d.0),
+    );
+    set(
+        &mut c.election_timeout.1,
+        file.election_timeout_max.as_ref().map(|d| d.0),
+    );
+    set(&mut c.snapshot_every, file.snapshot_every);
+    set(&mut c.keep_logs, file.keep_logs);
+    c.check()?;
+    Ok(Some(c))
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {
@@ -137,7 +206,7 @@ mod tests {
     #[test]
     fn the_example_config_parses_and_states_the_defaults() {
         let file = ConfigFile::parse(EXAMPLE).unwrap();
-        let from_example = ServeSettings::resolve(file, Overrides::default());
+        let from_example = ServeSettings::resolve(file, Overrides::default()).unwrap();
         assert_eq!(
             format!("{from_example:?}"),
             format!("{:?}", ServeSettings::default())
@@ -171,7 +240,7 @@ mod tests {
             durability: Some("none".parse().unwrap()),
             ..Overrides::default()
         };
-        let s = ServeSettings::resolve(file, flags);
+        let s = ServeSettings::resolve(file, flags).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(s.http_listen.to_string(), "0.0.0.0:9000");
         assert_eq!(s.grpc_listen.to_string(), DEFAULT_GRPC_LISTEN);
@@ -196,7 +265,7 @@ mod tests {
         assert!(r[1].series.matches(&temp) && r[1].raw.is_none());
 
         let file = ConfigFile::parse("[storage]\ndurability = \"interval:2s\"").unwrap();
-        let s = ServeSettings::resolve(file, Overrides::default());
+        let s = ServeSettings::resolve(file, Overrides::default()).unwrap();
         assert_eq!(
             s.engine.durability,
             Durability::Interval(Duration::from_secs(2))
