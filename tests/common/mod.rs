@@ -35,6 +35,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+pub mod cluster;
+pub mod feed;
+
 /// A `lodestone serve` process.
 pub struct Server {
     /// The child process.

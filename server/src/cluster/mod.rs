@@ -42,7 +42,7 @@ use types::{Command, NodeId, Raft};
 
 /// Largest command replicated. A follower must take an entry within one heartbeat
 /// interval (openraft's bound on a replication call), so an entry must stay small.
-pub const MAX_COMMAND_BYTES: usize = 8 << 20;
+pub const MAX_COMMAND_BYTES: usize = 4 << 20;
 
 /// Metadata key of a not-leader refusal: the leader's gRPC address.
 pub const LEADER_HEADER: &str = "lodestone-leader";
@@ -177,7 +177,7 @@ impl ClusterNode {
         if bytes.len() > MAX_COMMAND_BYTES {
             return Err(Status::invalid_argument(format!(
                 "a replicated batch may take at most {MAX_COMMAND_BYTES} bytes encoded \
-                 (about 250,000 points); this one takes {}: split it",
+                 (about 130,000 points); this one takes {}: split it",
                 bytes.len()
             )));
         }
