@@ -94,7 +94,7 @@ impl Feed {
                 }
                 n += 1;
                 l.lock().unwrap().pushed = n;
-                if n % flush_every == 0 {
+                if n.is_multiple_of(flush_every) {
                     match writer.flush().await {
                         Ok(()) => {
                             let mut g = l.lock().unwrap();
@@ -126,16 +126,17 @@ impl Feed {
         self.stop.store(true, Ordering::Relaxed);
         let writer = self.task.await.unwrap();
         let flushed = writer.flush().await;
-        let mut g = self.ledger.lock().unwrap();
-        match flushed {
-            Ok(()) => {
-                let pushed = g.pushed;
-                g.acked = pushed;
-                g.acks.push((Instant::now(), pushed));
+        {
+            let mut g = self.ledger.lock().unwrap();
+            match flushed {
+                Ok(()) => {
+                    let pushed = g.pushed;
+                    g.acked = pushed;
+                    g.acks.push((Instant::now(), pushed));
+                }
+                Err(e) => g.error = Some(e.to_string()),
             }
-            Err(e) => g.error = Some(e.to_string()),
         }
-        drop(g);
         writer.close().await.unwrap();
         Arc::try_unwrap(self.ledger).unwrap().into_inner().unwrap()
     }

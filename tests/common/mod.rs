@@ -37,6 +37,7 @@ pub fn free_port() -> u16 {
 
 pub mod cluster;
 pub mod feed;
+pub mod proxy;
 
 /// A `lodestone serve` process.
 pub struct Server {

@@ -95,13 +95,6 @@ impl pb::raft_server::Raft for RaftService {
             .ok_or_else(|| Status::invalid_argument("snapshot stream without a first message"))?;
         let (vote, meta): (Vote<NodeId>, SnapshotMeta) =
             decode(&first.head).map_err(|e| undecodable("snapshot header", e))?;
-        // Not worth receiving from a leader this node no longer follows.
-        let current = self.raft.with_raft_state(|s| *s.vote_ref()).await.ok();
-        if current.is_some_and(|c| vote < c) {
-            return Err(Status::failed_precondition(
-                "snapshot from a leader of an older term",
-            ));
-        }
         let dir = incoming_dir(&self.raft_dir);
         let received = receive(&dir, &mut chunks).await;
         if let Err(e) = received {
