@@ -109,6 +109,22 @@ async fn every_acknowledged_point_survives_ten_leader_kills_on_every_node() {
         let c = node.client().await;
         check_node(&format!("node {}", node.id), &c, &keys, &ledger).await;
     }
+    // /metrics tells the operator who leads, how many elections there were, and the lag.
+    let leader = cluster.wait_leader(Duration::from_secs(30)).await;
+    let (code, metrics) =
+        common::http_request(cluster.node(leader).http, "GET", "/metrics", b"").unwrap();
+    assert_eq!(code, 200);
+    assert!(metrics.contains("\nlodestone_raft_is_leader 1\n"), "{metrics}");
+    for id in 1..=3 {
+        let lag = format!("lodestone_raft_replication_lag_entries{{node=\"{id}\"}} ");
+        assert!(metrics.contains(&lag), "no lag of node {id} in {metrics}");
+    }
+    let elections: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lodestone_raft_elections_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(elections >= 1.0, "{metrics}");
     eprintln!(
         "failover: {} ticks ({} points) acknowledged, all on each of the 3 nodes",
         ledger.acked,

@@ -66,7 +66,10 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
-    let body = crate::metrics::render(&state.engine.stats(), &state.metrics);
+    let mut body = crate::metrics::render(&state.engine.stats(), &state.metrics);
+    if let Some(c) = state.node.cluster() {
+        body.push_str(&crate::metrics::render_cluster(&c.status()));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
