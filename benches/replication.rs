@@ -113,7 +113,9 @@ async fn write(client: &Client, keys: &[SeriesKey], copy: i64) {
     for n in 0..POINTS {
         for (s, key) in keys.iter().enumerate() {
             let v = (n as f64 * 0.1).sin() * 10.0 + s as f64;
-            w.push(key, Point::new(base + n * SECOND, v)).await.expect("push");
+            w.push(key, Point::new(base + n * SECOND, v))
+                .await
+                .expect("push");
         }
     }
     w.close().await.expect("every point acknowledged");
@@ -217,7 +219,10 @@ fn replication(c: &mut Criterion) {
             let mut times: Vec<Duration> = (0..RUNS).map(|_| run(&rt, t, &keys)).collect();
             times.sort();
             let rate = points / times[RUNS / 2].as_secs_f64();
-            eprintln!("replication: {name}: median {:?} = {rate:.0} points/s", times[RUNS / 2]);
+            eprintln!(
+                "replication: {name}: median {:?} = {rate:.0} points/s",
+                times[RUNS / 2]
+            );
             rates.push(rate);
         }
         eprintln!(

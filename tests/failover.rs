@@ -114,7 +114,10 @@ async fn every_acknowledged_point_survives_ten_leader_kills_on_every_node() {
     let (code, metrics) =
         common::http_request(cluster.node(leader).http, "GET", "/metrics", b"").unwrap();
     assert_eq!(code, 200);
-    assert!(metrics.contains("\nlodestone_raft_is_leader 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("\nlodestone_raft_is_leader 1\n"),
+        "{metrics}"
+    );
     for id in 1..=3 {
         let lag = format!("lodestone_raft_replication_lag_entries{{node=\"{id}\"}} ");
         assert!(metrics.contains(&lag), "no lag of node {id} in {metrics}");

@@ -97,17 +97,72 @@ pub fn render_cluster(s: &lodestone_proto::v1::ClusterStatusResponse) -> String 
     };
     let index = |v: Option<u64>| v.map_or(-1.0, |v| v as f64);
     let gauges: [(&str, &str, &str, f64); 11] = [
-        ("lodestone_raft_is_leader", "gauge", "1 on the leader, 0 elsewhere.", (s.role == "leader") as u8 as f64),
-        ("lodestone_raft_term", "gauge", "The Raft term this node is in.", s.term as f64),
-        ("lodestone_raft_last_log_index", "gauge", "Index of the newest entry of this node's log (-1: none).", index(s.last_log_index)),
-        ("lodestone_raft_committed_index", "gauge", "Newest log index known held by a majority (-1: none).", index(s.committed_index)),
-        ("lodestone_raft_applied_index", "gauge", "Newest log index applied to the engine (-1: none).", index(s.last_applied_index)),
-        ("lodestone_raft_snapshot_index", "gauge", "Log index of this node's newest snapshot (-1: none).", index(s.snapshot_index)),
-        ("lodestone_raft_purged_index", "gauge", "Log entries up to this index were dropped (-1: none).", index(s.purged_index)),
-        ("lodestone_raft_elections_total", "counter", "Terms this node saw begin since it started.", s.elections as f64),
-        ("lodestone_raft_snapshots_installed_total", "counter", "Snapshots this node installed since it started.", s.snapshots_installed as f64),
-        ("lodestone_raft_voters", "gauge", "Voting members of the cluster.", s.members.iter().filter(|m| m.voter).count() as f64),
-        ("lodestone_raft_millis_since_quorum_ack", "gauge", "On the leader: milliseconds since a majority last acknowledged it (-1 elsewhere).", index(s.millis_since_quorum_ack)),
+        (
+            "lodestone_raft_is_leader",
+            "gauge",
+            "1 on the leader, 0 elsewhere.",
+            (s.role == "leader") as u8 as f64,
+        ),
+        (
+            "lodestone_raft_term",
+            "gauge",
+            "The Raft term this node is in.",
+            s.term as f64,
+        ),
+        (
+            "lodestone_raft_last_log_index",
+            "gauge",
+            "Index of the newest entry of this node's log (-1: none).",
+            index(s.last_log_index),
+        ),
+        (
+            "lodestone_raft_committed_index",
+            "gauge",
+            "Newest log index known held by a majority (-1: none).",
+            index(s.committed_index),
+        ),
+        (
+            "lodestone_raft_applied_index",
+            "gauge",
+            "Newest log index applied to the engine (-1: none).",
+            index(s.last_applied_index),
+        ),
+        (
+            "lodestone_raft_snapshot_index",
+            "gauge",
+            "Log index of this node's newest snapshot (-1: none).",
+            index(s.snapshot_index),
+        ),
+        (
+            "lodestone_raft_purged_index",
+            "gauge",
+            "Log entries up to this index were dropped (-1: none).",
+            index(s.purged_index),
+        ),
+        (
+            "lodestone_raft_elections_total",
+            "counter",
+            "Terms this node saw begin since it started.",
+            s.elections as f64,
+        ),
+        (
+            "lodestone_raft_snapshots_installed_total",
+            "counter",
+            "Snapshots this node installed since it started.",
+            s.snapshots_installed as f64,
+        ),
+        (
+            "lodestone_raft_voters",
+            "gauge",
+            "Voting members of the cluster.",
+            s.members.iter().filter(|m| m.voter).count() as f64,
+        ),
+        (
+            "lodestone_raft_millis_since_quorum_ack",
+            "gauge",
+            "On the leader: milliseconds since a majority last acknowledged it (-1 elsewhere).",
+            index(s.millis_since_quorum_ack),
+        ),
     ];
     for (name, kind, help, value) in gauges {
         metric(name, kind, help, value);
@@ -116,7 +171,11 @@ pub fn render_cluster(s: &lodestone_proto::v1::ClusterStatusResponse) -> String 
     let _ = writeln!(out, "# TYPE lodestone_raft_replication_lag_entries gauge");
     for m in &s.members {
         if let Some(lag) = m.lag {
-            let _ = writeln!(out, "lodestone_raft_replication_lag_entries{{node=\"{}\"}} {lag}", m.id);
+            let _ = writeln!(
+                out,
+                "lodestone_raft_replication_lag_entries{{node=\"{}\"}} {lag}",
+                m.id
+            );
         }
     }
     out

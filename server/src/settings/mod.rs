@@ -204,6 +204,39 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_section_or_a_node_id_makes_a_cluster_node() {
+        let file = ConfigFile::parse(
+            r#"
+            grpc_listen = "127.0.0.1:7500"
+            [storage]
+            durability = "sync"
+            [cluster]
+            peers = ["1=127.0.0.1:7500", "2=127.0.0.1:7510"]
+            heartbeat = "100ms"
+            snapshot_every = 10
+            "#,
+        )
+        .unwrap();
+        let flags = Overrides {
+            node_id: Some(1),
+            ..Overrides::default()
+        };
+        let s = ServeSettings::resolve(file, flags).unwrap();
+        let c = s.cluster.unwrap();
+        assert_eq!((c.node_id, c.advertise.as_str()), (1, "127.0.0.1:7500"));
+        assert_eq!(c.peers.len(), 2);
+        assert_eq!(c.heartbeat, Duration::from_millis(100));
+        assert_eq!(c.snapshot_every, 10);
+        // The Raft log makes writes durable on a cluster node.
+        assert_eq!(s.engine.durability, Durability::None);
+        let bad = ConfigFile::parse("[cluster]\nnode_id = 1\nheartbeat = \"5s\"\n").unwrap();
+        let e = ServeSettings::resolve(bad, Overrides::default()).unwrap_err();
+        assert!(e.contains("heartbeat"), "{e}");
+        let alone = ServeSettings::resolve(ConfigFile::default(), Overrides::default()).unwrap();
+        assert!(alone.cluster.is_none());
+    }
+
+    #[test]
     fn the_example_config_parses_and_states_the_defaults() {
         let file = ConfigFile::parse(EXAMPLE).unwrap();
         let from_example = ServeSettings::resolve(file, Overrides::default()).unwrap();
