@@ -198,6 +198,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_not_leader_refusal_names_the_leader_and_may_be_retried_there() {
+        let mut md = tonic::metadata::MetadataMap::new();
+        md.insert(LEADER_HEADER, "127.0.0.1:7410".parse().unwrap());
+        let s = Status::with_metadata(Code::Unavailable, "node 2 is not the leader", md);
+        let e = Error::from(s);
+        assert!(
+            matches!(&e, Error::NotLeader { leader: Some(l), .. } if l == "127.0.0.1:7410"),
+            "{e:?}"
+        );
+        assert!(e.is_retryable());
+        assert_eq!(e.code(), Some(Code::Unavailable));
+        let unknown = Error::from(Status::unavailable(
+            "node 2 is not the leader and no leader is known yet",
+        ));
+        assert!(
+            matches!(unknown, Error::NotLeader { leader: None, .. }),
+            "{unknown:?}"
+        );
+        let plain = Error::from(Status::unavailable("server is shutting down"));
+        assert!(matches!(plain, Error::Unavailable(_)), "{plain:?}");
+    }
+
+    #[test]
     fn status_codes_map_to_errors_that_keep_the_servers_message() {
         let cases = [
             (
