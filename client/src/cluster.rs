@@ -30,51 +30,43 @@ impl Client {
             node_id,
             addr: addr.to_string(),
         };
-        let reply = match self.cluster().add_node(req.clone()).await {
-            Err(s) => match Error::from(s) {
-                Error::NotLeader {
-                    leader: Some(leader),
-                    ..
-                } => {
-                    Client::connect(leader)
-                        .await?
-                        .cluster()
-                        .add_node(req)
-                        .await?
-                }
-                e => return Err(e),
-            },
-            Ok(r) => r,
-        };
-        reply
-            .into_inner()
-            .status
-            .ok_or_else(|| Error::Protocol("add-node reply without a status".into()))
+        let reply = self
+            .at_leader(|mut c| {
+                let req = req.clone();
+                async move { c.add_node(req).await.map(|r| r.into_inner().status) }
+            })
+            .await?;
+        reply.ok_or_else(|| Error::Protocol("add-node reply without a status".into()))
     }
 
     /// Removes node `node_id` from the cluster; returns once the cluster no longer counts
     /// it, with the leader's view afterwards.
     pub async fn remove_node(&self, node_id: u64) -> Result<pb::ClusterStatusResponse> {
         let req = pb::RemoveNodeRequest { node_id };
-        let reply = match self.cluster().remove_node(req).await {
+        let reply = self
+            .at_leader(
+                |mut c| async move { c.remove_node(req).await.map(|r| r.into_inner().status) },
+            )
+            .await?;
+        reply.ok_or_else(|| Error::Protocol("remove-node reply without a status".into()))
+    }
+
+    /// Makes `call` on the connected node, and once more on the leader it names when it is
+    /// not the leader.
+    async fn at_leader<T, F, Fut>(&self, call: F) -> Result<T>
+    where
+        F: Fn(ClusterClient<tonic::transport::Channel>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, tonic::Status>>,
+    {
+        match call(self.cluster()).await {
+            Ok(v) => Ok(v),
             Err(s) => match Error::from(s) {
                 Error::NotLeader {
                     leader: Some(leader),
                     ..
-                } => {
-                    Client::connect(leader)
-                        .await?
-                        .cluster()
-                        .remove_node(req)
-                        .await?
-                }
-                e => return Err(e),
+                } => Ok(call(Client::connect(leader).await?.cluster()).await?),
+                e => Err(e),
             },
-            Ok(r) => r,
-        };
-        reply
-            .into_inner()
-            .status
-            .ok_or_else(|| Error::Protocol("remove-node reply without a status".into()))
+        }
     }
 }

@@ -82,12 +82,19 @@ pub(crate) async fn stored_metadata(
     req: pb::PutSeriesMetadataRequest,
 ) -> Result<pb::PutSeriesMetadataResponse, Status> {
     let key = key_from_proto(req.series.as_ref())?;
-    let (key, vt, m) = blocking(move || described(&engine, key)).await?;
+    let got = get_metadata(
+        engine,
+        pb::GetSeriesMetadataRequest {
+            series: Some(key_to_proto(&key)),
+            stale_ok: true,
+        },
+    )
+    .await?;
     Ok(pb::PutSeriesMetadataResponse {
-        series: Some(key_to_proto(&key)),
-        value_type: value_type_to_proto(vt) as i32,
-        unit: m.unit,
-        description: m.description,
+        series: got.series,
+        value_type: got.value_type,
+        unit: got.unit,
+        description: got.description,
     })
 }
 
