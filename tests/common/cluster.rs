@@ -102,10 +102,16 @@ impl Node {
 
     /// SIGTERM and a clean exit.
     pub fn stop(&mut self) {
+        self.stop_within(Duration::from_secs(40));
+    }
+
+    /// SIGTERM, and a clean exit before `limit`: a node with nothing left to do must not
+    /// wait out the server's 30 s drain timeout.
+    pub fn stop_within(&mut self, limit: Duration) {
         if let Some(mut c) = self.child.take() {
             let pid = c.id().to_string();
             let _ = Command::new("kill").args(["-TERM", &pid]).status();
-            let deadline = Instant::now() + Duration::from_secs(40);
+            let deadline = Instant::now() + limit;
             loop {
                 if let Some(st) = c.try_wait().unwrap() {
                     assert!(st.success(), "node {} exited with {st}", self.id);
@@ -113,7 +119,7 @@ impl Node {
                 }
                 assert!(
                     Instant::now() < deadline,
-                    "node {} ignored SIGTERM",
+                    "node {} did not stop within {limit:?} of SIGTERM",
                     self.id
                 );
                 std::thread::sleep(Duration::from_millis(50));

@@ -3,7 +3,9 @@
 //!
 //! - A write, delete or metadata call becomes a log entry (`RaftCommand`, the request as
 //!   sent); it is acknowledged once a majority holds it durably and this node (the leader)
-//!   has applied it. Another node answers UNAVAILABLE with the leader's address.
+//!   has applied it. Another node answers UNAVAILABLE with the leader's address, and so
+//!   does a leader that stops leading with the write still pending (its outcome unknown,
+//!   a resend harmless).
 //! - Reads are linearizable on the leader (it confirms it still leads before reading) and
 //!   refused elsewhere, unless the request says `stale_ok`.
 //! - The log lives in `<data folder>/raft` (`log_store.rs`, `log_file.rs`); snapshots are
@@ -32,7 +34,7 @@ use std::sync::Arc;
 use lodestone_engine::Engine;
 use lodestone_proto::v1 as pb;
 use openraft::error::{CheckIsLeaderError, ClientWriteError, ForwardToLeader, RaftError};
-use openraft::{BasicNode, ChangeMembers, Config, SnapshotPolicy};
+use openraft::{BasicNode, ChangeMembers, Config, ServerState, SnapshotPolicy};
 use prost::Message;
 use tonic::Status;
 
@@ -181,7 +183,14 @@ impl ClusterNode {
                 bytes.len()
             )));
         }
-        match self.raft.client_write(Command(bytes)).await {
+        // openraft answers a pending write only when it commits or a newer leader truncates
+        // it; a leader that stepped down (removed from the cluster, or cut off) may see
+        // neither, so the write also ends when this node stops leading.
+        let outcome = tokio::select! {
+            outcome = self.raft.client_write(Command(bytes)) => outcome,
+            () = self.leadership_lost() => return Err(self.lost_leadership()),
+        };
+        match outcome {
             Ok(done) => match apply::refusal_status(&done.data) {
                 Some(refused) => Err(refused),
                 None => Ok(()),
@@ -216,21 +225,59 @@ impl ClusterNode {
         }
     }
 
-    /// A refusal right away when the metrics already say another node leads.
-    fn not_leader_now(&self) -> Option<Status> {
-        let m = self.raft.metrics().borrow().clone();
-        match m.current_leader {
-            Some(l) if l == self.id => None,
-            leader => {
-                let node =
-                    leader.and_then(|l| m.membership_config.membership().get_node(&l).cloned());
-                Some(not_leader_status(
-                    self.id,
-                    leader,
-                    node.as_ref().map(|n| n.addr.as_str()),
-                ))
+    /// True while this node leads: a leader that removed itself from the cluster keeps
+    /// naming itself as leader but is no longer in the leader state.
+    fn leads(&self, m: &openraft::RaftMetrics<NodeId, BasicNode>) -> bool {
+        m.state == ServerState::Leader && m.current_leader == Some(self.id)
+    }
+
+    /// Resolves once this node no longer leads; never, if Raft has stopped (the write
+    /// itself then fails).
+    async fn leadership_lost(&self) {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if !self.leads(&metrics.borrow_and_update()) {
+                return;
+            }
+            if metrics.changed().await.is_err() {
+                return std::future::pending().await;
             }
         }
+    }
+
+    /// The answer to a write this node accepted as leader but stopped leading before it
+    /// committed: it may still commit under the next leader, so the client must send it
+    /// again, which is harmless (the same points with the same timestamps).
+    fn lost_leadership(&self) -> Status {
+        let refusal = self
+            .not_leader_now()
+            .unwrap_or_else(|| not_leader_status(self.id, None, None));
+        Status::with_details_and_metadata(
+            refusal.code(),
+            format!(
+                "{}; the write was accepted before this node stopped leading and may or may \
+                 not be stored: send it again (a repeat is harmless)",
+                refusal.message()
+            ),
+            refusal.details().to_vec().into(),
+            refusal.metadata().clone(),
+        )
+    }
+
+    /// A refusal right away when the metrics say this node does not lead.
+    fn not_leader_now(&self) -> Option<Status> {
+        let m = self.raft.metrics().borrow().clone();
+        if self.leads(&m) {
+            return None;
+        }
+        // A removed leader still names itself; not_leader_status drops a hint to itself.
+        let leader = m.current_leader;
+        let node = leader.and_then(|l| m.membership_config.membership().get_node(&l).cloned());
+        Some(not_leader_status(
+            self.id,
+            leader,
+            node.as_ref().map(|n| n.addr.as_str()),
+        ))
     }
 
     fn not_leader(&self, f: &ForwardToLeader<NodeId, BasicNode>) -> Status {
