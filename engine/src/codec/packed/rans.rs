@@ -340,12 +340,25 @@ impl<'a> Decoder<'a> {
         let (slots, body, mut pos) = (&*self.slots, self.body, self.pos);
         let mut turns = out.chunks_exact_mut(N);
         for turn in &mut turns {
-            // Indexed with constants once unrolled, the states stay in registers.
-            #[allow(clippy::needless_range_loop)]
-            for j in 0..N {
-                let (s, next) = step(slots, x[j]);
-                x[j] = renormalise(body, &mut pos, next);
-                turn[j] = f(&mut state, s);
+            // A turn takes at most two bytes a state: with eight bytes ahead, one bounds
+            // check and one load serve the whole turn, each state shifting its bytes off
+            // the top of the window (`refill`). Indexed with constants once unrolled, the
+            // states stay in registers.
+            if let Some(ahead) = body.get(pos..).and_then(|rest| rest.first_chunk::<8>()) {
+                let mut window = u64::from_be_bytes(*ahead);
+                #[allow(clippy::needless_range_loop)]
+                for j in 0..N {
+                    let (s, next) = step(slots, x[j]);
+                    x[j] = refill(next, &mut window, &mut pos);
+                    turn[j] = f(&mut state, s);
+                }
+            } else {
+                #[allow(clippy::needless_range_loop)]
+                for j in 0..N {
+                    let (s, next) = step(slots, x[j]);
+                    x[j] = renormalise(body, &mut pos, next);
+                    turn[j] = f(&mut state, s);
+                }
             }
         }
         let rest = turns.into_remainder();
@@ -401,6 +414,19 @@ fn renormalise(body: &[u8], pos: &mut usize, x: u32) -> u32 {
         return select_unpredictable(x < L, refilled, x);
     }
     renormalise_at_end(body, pos, x)
+}
+
+/// [`renormalise`] from `window`, the body's bytes at `*pos` on, big-endian (at least two
+/// of them): the bytes taken leave the top of the window and advance `*pos`. A shift
+/// replaces the selection: `x` and the window's top half joined into 64 bits, shifted
+/// right by 32 less 8 bits a byte taken, end in `x` followed by those bytes.
+#[inline(always)]
+fn refill(x: u32, window: &mut u64, pos: &mut usize) -> u32 {
+    let taken = (x < L) as u32 + (x < L >> 8) as u32;
+    let joined = (x as u64) << 32 | *window >> 32;
+    *window <<= 8 * taken;
+    *pos += taken as usize;
+    (joined >> (32 - 8 * taken)) as u32
 }
 
 /// [`renormalise`] within the last two bytes of the body, or past it.
