@@ -12,18 +12,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::cluster::{Cluster, Node};
-use common::feed::{check_node, series, ts, value, Feed};
+use common::feed::{bits, check_node, series, ts, value, Feed};
 use common::lodestone_bin;
 use lodestone_client::{Client, Point, SeriesKey, WriteRequest};
 
 const SERIES: usize = 3;
-
-fn bits(p: &Point) -> Option<u64> {
-    match p.value {
-        Some(lodestone_client::Value::F64(v)) => Some(v.to_bits()),
-        _ => None,
-    }
-}
 
 fn cli(args: &[&str]) -> String {
     let out = Command::new(lodestone_bin()).args(args).output().unwrap();

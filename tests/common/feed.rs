@@ -39,6 +39,14 @@ pub fn ts(n: u64) -> i64 {
     T0 + n as i64 * MS
 }
 
+/// The bits of a float point's value, so that -0.0 and NaN payloads compare exactly.
+pub fn bits(p: &Point) -> Option<u64> {
+    match p.value {
+        Some(lodestone_client::Value::F64(v)) => Some(v.to_bits()),
+        _ => None,
+    }
+}
+
 /// Writer options for tests that kill servers: retry forever, back off at most 500 ms.
 pub fn patient_writer() -> WriterOptions {
     WriterOptions {
@@ -156,10 +164,6 @@ pub async fn check_node(node: &str, client: &Client, keys: &[SeriesKey], ledger:
         for (i, p) in got.iter().enumerate() {
             let n = i as u64;
             let want = Point::new(ts(n), value(s, n));
-            let bits = |p: &Point| match p.value {
-                Some(lodestone_client::Value::F64(v)) => Some(v.to_bits()),
-                _ => None,
-            };
             assert!(
                 p.ts_ns == want.ts_ns && bits(p) == bits(&want) && p.quality == 0,
                 "{node}: series {s} point {n} is {p:?}, expected {want:?}"

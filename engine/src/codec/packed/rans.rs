@@ -338,37 +338,33 @@ impl<'a> Decoder<'a> {
         let mut x = [L; N];
         x.copy_from_slice(&self.states[..N]);
         let (slots, body, mut pos) = (&*self.slots, self.body, self.pos);
-        let mut turns = out.chunks_exact_mut(N);
-        for turn in &mut turns {
-            // A turn takes at most two bytes a state: with eight bytes ahead, one bounds
-            // check and one load serve the whole turn, each state shifting its bytes off
-            // the top of the window (`refill`). Indexed with constants once unrolled, the
-            // states stay in registers.
-            if let Some(ahead) = body.get(pos..).and_then(|rest| rest.first_chunk::<8>()) {
-                let mut window = u64::from_be_bytes(*ahead);
-                #[allow(clippy::needless_range_loop)]
-                for j in 0..N {
-                    let (s, next) = step(slots, x[j]);
-                    x[j] = refill(next, &mut window, &mut pos);
-                    turn[j] = f(&mut state, s);
-                }
-            } else {
-                #[allow(clippy::needless_range_loop)]
-                for j in 0..N {
-                    let (s, next) = step(slots, x[j]);
-                    x[j] = renormalise(body, &mut pos, next);
-                    turn[j] = f(&mut state, s);
-                }
+        // A turn takes at most two bytes a state: with eight bytes ahead, one bounds check
+        // and one load serve the whole turn, each state shifting its bytes off the top of
+        // the window (`refill`). Indexed with constants once unrolled, the states stay in
+        // registers.
+        let mut done = 0;
+        for turn in out.chunks_exact_mut(N) {
+            let Some(ahead) = body.get(pos..).and_then(|rest| rest.first_chunk::<8>()) else {
+                break;
+            };
+            let mut window = u64::from_be_bytes(*ahead);
+            #[allow(clippy::needless_range_loop)]
+            for j in 0..N {
+                let (s, next) = step(slots, x[j]);
+                x[j] = refill(next, &mut window, &mut pos);
+                turn[j] = f(&mut state, s);
             }
+            done += N;
         }
-        let rest = turns.into_remainder();
-        for (x, slot) in x.iter_mut().zip(rest.iter_mut()) {
-            let (s, next) = step(slots, *x);
-            *x = renormalise(body, &mut pos, next);
+        // The stream's last bytes, and a turn left unfinished: one state at a time.
+        let rest = &mut out[done..];
+        for (i, slot) in rest.iter_mut().enumerate() {
+            let (s, next) = step(slots, x[i % N]);
+            x[i % N] = renormalise(body, &mut pos, next);
             *slot = f(&mut state, s);
         }
         self.states[..N].copy_from_slice(&x);
-        (self.pos, self.turn) = (pos, rest.len());
+        (self.pos, self.turn) = (pos, rest.len() % N);
         state
     }
 
