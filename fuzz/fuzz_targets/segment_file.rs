@@ -9,9 +9,14 @@ fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("00000000000000000001.seg");
     std::fs::write(&path, data).expect("write");
-    if let Ok(seg) = Segment::open(&path, 1) {
-        for (_, series) in seg.series() {
-            for m in &series.chunks {
+    let mut ids = std::collections::HashMap::new();
+    let mut resolve = |key: &lodestone_engine::SeriesKey, _| {
+        let next = ids.len() as u32;
+        Ok(*ids.entry(key.clone()).or_insert(next))
+    };
+    if let Ok(seg) = Segment::open(&path, 1, &mut resolve) {
+        for series in seg.series().flatten() {
+            for m in &series.1.chunks {
                 if let Ok(bytes) = seg.chunk_bytes(m) {
                     let _ = decode_chunk(bytes);
                 }

@@ -137,7 +137,7 @@ impl Engine {
         let covered = Covered::of(&buckets, width);
         let summarised = match path {
             AggregatePath::Fastest | AggregatePath::Summaries => {
-                summarisable(&snap, key, spec, &covered)
+                summarisable(&snap, key, spec, &covered)?
             }
             AggregatePath::Raw => Vec::new(),
         };
@@ -224,7 +224,7 @@ impl Engine {
             return Ok((w, Vec::new()));
         }
         let version = &snap.version;
-        let stored = rollup_read::buckets(&version.rollups, key, w, first, last)?;
+        let stored = rollup_read::buckets(&version.rollups, (snap.id, key), w, first, last)?;
         if stored.is_empty() {
             return Ok((w, Vec::new()));
         }
@@ -233,7 +233,9 @@ impl Engine {
             .segments
             .iter()
             .filter(|s| s.seq() < tier.since)
-            .filter_map(|s| s.get(key))
+            .filter_map(|s| s.get(snap.id).transpose())
+            .collect::<Result<Vec<_>>>()?
+            .iter()
             .flat_map(|si| si.chunks.iter().map(|m| (m.min_ts, m.max_ts)))
             .collect();
         older.sort_unstable();
@@ -344,7 +346,7 @@ fn summarisable(
     key: &SeriesKey,
     spec: &WindowSpec,
     covered: &Covered,
-) -> Vec<(usize, ChunkMeta)> {
+) -> Result<Vec<(usize, ChunkMeta)>> {
     let version = &snap.version;
     // Every source's time range, marked with the chunk when it is a candidate.
     type Range = (i64, i64, Option<(usize, ChunkMeta)>);
@@ -353,7 +355,9 @@ fn summarisable(
         if !seg.overlaps(spec.start, spec.end) {
             continue;
         }
-        let Some(si) = seg.get(key) else { continue };
+        let Some(si) = seg.get(snap.id)? else {
+            continue;
+        };
         let hidden = version.tombstones.hidden(key, seg.seq());
         // Only chunks in the range matter (they are sorted and disjoint within a file).
         let from = si.chunks.partition_point(|m| m.max_ts < spec.start);
@@ -394,5 +398,5 @@ fn summarisable(
         reach = Some(reach.map_or(r.1, |e: i64| e.max(r.1)));
     }
     out.sort_unstable_by_key(|(i, m)| (m.min_ts, *i));
-    out
+    Ok(out)
 }

@@ -73,29 +73,35 @@ pub(super) fn apply_retention(inner: &Arc<Inner>, now: i64) -> Result<(u64, u64)
     }
     let _one_at_a_time = inner.compact_lock.lock();
     let version = inner.version.read().clone();
-    let expired: Group = version
-        .segments
-        .iter()
-        .chain(&version.rollups)
-        .filter(|seg| {
-            let i = seg.info();
-            seg.series()
-                .all(|(key, _)| retention::expired(rules, key, i.tier, i.last_ts, now))
-        })
-        .cloned()
-        .collect();
+    let expired: Group = {
+        let catalog = inner.catalog.read();
+        version
+            .segments
+            .iter()
+            .chain(&version.rollups)
+            .filter(|seg| {
+                let i = seg.info();
+                seg.series_ids().all(|id| {
+                    catalog
+                        .by_id(id)
+                        .is_some_and(|e| retention::expired(rules, &e.key, i.tier, i.last_ts, now))
+                })
+            })
+            .cloned()
+            .collect()
+    };
     if expired.is_empty() {
         return Ok((0, 0));
     }
     let bytes = expired.iter().map(|s| s.size()).sum();
     install(inner, &expired, None)?;
     // The newest point of a series may have gone with its file.
-    let keys: BTreeSet<SeriesKey> = expired
+    let ids: BTreeSet<u32> = expired
         .iter()
         .filter(|s| s.info().tier == RAW)
-        .flat_map(|s| s.series().map(|(k, _)| k.clone()))
+        .flat_map(|s| s.series_ids())
         .collect();
-    refresh_latest(inner, &keys)?;
+    refresh_latest(inner, &ids)?;
     inner
         .stats
         .retention_drops
@@ -103,18 +109,18 @@ pub(super) fn apply_retention(inner: &Arc<Inner>, now: i64) -> Result<(u64, u64)
     Ok((expired.len() as u64, bytes))
 }
 
-/// Recomputes the newest visible point of `keys` after their data was dropped.
-fn refresh_latest(inner: &Inner, keys: &BTreeSet<SeriesKey>) -> Result<()> {
-    if keys.is_empty() {
+/// Recomputes the newest visible point of series `ids` after their data was dropped.
+fn refresh_latest(inner: &Inner, ids: &BTreeSet<u32>) -> Result<()> {
+    if ids.is_empty() {
         return Ok(());
     }
     let catalog = inner.catalog.read();
     let head = inner.head.read();
     let version = inner.version.read().clone();
-    for key in keys {
-        if let Some(entry) = catalog.get(key) {
+    for &id in ids {
+        if let Some(entry) = catalog.by_id(id) {
             entry.set_latest(super::latest::newest_visible(
-                key, entry.id, &version, &head,
+                &entry.key, id, &version, &head,
             )?);
         }
     }
@@ -176,7 +182,7 @@ pub(super) fn compact(
     let mut report = CompactReport::default();
     let version = inner.version.read().clone();
     for group in groups(&version) {
-        if group.len() < 2 && !has_dropped_data(inner, &version, &group, now) {
+        if group.len() < 2 && !has_dropped_data(inner, &version, &group, now)? {
             continue;
         }
         if !wanted(&group) {
@@ -224,19 +230,31 @@ fn groups(version: &Version) -> Vec<Group> {
 
 /// True when a file of `group` holds points a tombstone hides or series whose retention
 /// has passed: merging it alone drops them.
-fn has_dropped_data(inner: &Inner, version: &Version, group: &Group, now: i64) -> bool {
-    group.iter().any(|seg| {
+fn has_dropped_data(inner: &Inner, version: &Version, group: &Group, now: i64) -> Result<bool> {
+    for seg in group {
         let info = seg.info();
-        seg.series().any(|(key, si)| {
-            let expired =
-                retention::expired(&inner.opts.retention, key, info.tier, info.last_ts, now);
-            let hidden = info.tier == RAW && {
-                let h = version.tombstones.hidden(key, seg.seq());
-                !h.is_empty() && si.chunks.iter().any(|m| h.overlaps(m.min_ts, m.max_ts))
+        let entries = super::entries_of(inner, seg.series_ids())?;
+        for entry in entries {
+            let key = &entry.key;
+            if retention::expired(&inner.opts.retention, key, info.tier, info.last_ts, now) {
+                return Ok(true);
+            }
+            if info.tier != RAW {
+                continue;
+            }
+            let h = version.tombstones.hidden(key, seg.seq());
+            if h.is_empty() {
+                continue;
+            }
+            let Some(si) = seg.get(entry.id)? else {
+                continue;
             };
-            expired || hidden
-        })
-    })
+            if si.chunks.iter().any(|m| h.overlaps(m.min_ts, m.max_ts)) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Writes the merge of `group`; `None` when nothing is left in it. Adds to `expired` the
@@ -246,7 +264,7 @@ fn merge(
     version: &Version,
     group: &Group,
     now: i64,
-    expired: &mut BTreeSet<SeriesKey>,
+    expired: &mut BTreeSet<u32>,
 ) -> Result<Option<Arc<Segment>>> {
     let first = group[0].info();
     let info = SegmentInfo {
@@ -259,15 +277,16 @@ fn merge(
             .unwrap_or(first.seq),
         ..*first
     };
-    let keys: BTreeSet<&SeriesKey> = group
-        .iter()
-        .flat_map(|s| s.series().map(|(k, _)| k))
-        .collect();
+    let ids: BTreeSet<u32> = group.iter().flat_map(|s| s.series_ids()).collect();
+    let mut entries = super::entries_of(inner, ids.into_iter())?;
+    // The file lists its series in key order, as a flush writes them.
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
     let id = inner.next_file_id.fetch_add(1, Ordering::Relaxed);
     let mut w = SegmentWriter::create(&inner.segment_dir, id, &info)?;
     let mut pace = Pace::new(inner.opts.compact_bytes_per_sec);
     let limits = inner.chunk_limits();
-    for key in keys {
+    for entry in &entries {
+        let key = &entry.key;
         if inner.compact_stop.load(Ordering::Relaxed) {
             drop(w);
             let tmp = crate::segment::file_path(&inner.segment_dir, id).with_extension("seg.tmp");
@@ -276,18 +295,16 @@ fn merge(
         }
         if retention::expired(&inner.opts.retention, key, info.tier, info.last_ts, now) {
             if info.tier == RAW {
-                expired.insert(key.clone());
+                expired.insert(entry.id);
             }
             continue;
         }
-        let vt: ValueType = group
-            .iter()
-            .find_map(|s| s.get(key).map(|si| si.value_type))
-            .ok_or_else(|| Error::corrupt(group[0].path(), 0, format!("series {key} vanished")))?;
+        let vt = entry.value_type;
         let chunks = if info.tier == RAW {
-            raw_chunks(version, group, key, vt, limits)?
+            raw_chunks(version, group, (entry.id, key), vt, limits)?
         } else {
-            let buckets = rollup_read::buckets(group, key, info.tier, i64::MIN, i64::MAX)?;
+            let series = (entry.id, key);
+            let buckets = rollup_read::buckets(group, series, info.tier, i64::MIN, i64::MAX)?;
             let buckets: Vec<_> = buckets.into_iter().map(|s| s.bucket).collect();
             buckets
                 .chunks(crate::rollup::chunk::MAX_BUCKETS)
@@ -305,7 +322,7 @@ fn merge(
         return Ok(None);
     }
     let path = w.finish()?;
-    Ok(Some(Arc::new(Segment::open(&path, id)?)))
+    Ok(Some(Arc::new(super::open_known(inner, &path, id)?)))
 }
 
 /// The chunks of `key` merged from the raw files of `group`: copied when no two of them
@@ -314,16 +331,21 @@ fn merge(
 fn raw_chunks(
     version: &Version,
     group: &Group,
-    key: &SeriesKey,
+    (id, key): (u32, &SeriesKey),
     vt: ValueType,
     limits: ChunkLimits,
 ) -> Result<Vec<ClosedChunk>> {
-    let holders: Vec<&Arc<Segment>> = group.iter().filter(|s| s.get(key).is_some()).collect();
+    let mut holders: Vec<(&Arc<Segment>, Vec<ChunkMeta>)> = Vec::new();
+    for seg in group {
+        if let Some(si) = seg.get(id)? {
+            holders.push((seg, si.chunks));
+        }
+    }
     let mut all: Vec<(&Arc<Segment>, &ChunkMeta)> = Vec::new();
     let mut hidden_any = false;
-    for seg in &holders {
+    for (seg, chunks) in &holders {
         let hidden = version.tombstones.hidden(key, seg.seq());
-        for m in &seg.get(key).expect("filtered above").chunks {
+        for m in chunks {
             hidden_any |= hidden.overlaps(m.min_ts, m.max_ts);
             all.push((seg, m));
         }
@@ -337,10 +359,9 @@ fn raw_chunks(
             .collect();
     }
     let mut sources = Vec::with_capacity(holders.len());
-    for seg in holders {
-        let si = seg.get(key).expect("filtered above");
-        let mut pts = Vec::with_capacity(si.chunks.iter().map(|m| m.count as usize).sum());
-        for m in &si.chunks {
+    for (seg, chunks) in &holders {
+        let mut pts = Vec::with_capacity(chunks.iter().map(|m| m.count as usize).sum());
+        for m in chunks {
             seg.decode_chunk(key, m, &mut pts)?;
         }
         version.tombstones.hidden(key, seg.seq()).filter(&mut pts);

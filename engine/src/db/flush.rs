@@ -133,7 +133,7 @@ fn write_frozen(
                 let (_, _, touch) = touched
                     .entry(entry.key.clone())
                     .or_insert_with(|| (entry.value_type, id, Touched::new(widths.len())));
-                touch.deleted(&widths, &current.rollups, &entry.key, start, end)?;
+                touch.deleted(&widths, &current.rollups, (id, &entry.key), start, end)?;
             }
         }
     }
@@ -196,7 +196,7 @@ pub(super) fn write_partitioned<'a>(
         let info = SegmentInfo::flushed(seq, tier, first, last);
         let id = inner.next_file_id.fetch_add(1, Ordering::Relaxed);
         let path = write_segment(&inner.segment_dir, id, &info, &series)?;
-        out.push(Arc::new(Segment::open(&path, id)?));
+        out.push(Arc::new(super::open_known(inner, &path, id)?));
     }
     Ok(out)
 }

@@ -33,7 +33,7 @@ pub(super) fn newest_visible(
     };
     for seg in &version.segments {
         let hidden = version.tombstones.hidden(key, seg.seq());
-        offer(newest_in_segment(seg, key, &hidden)?);
+        offer(newest_in_segment(seg, (id, key), &hidden)?);
     }
     for frozen in &version.frozen {
         if let Some(h) = frozen.memtable.get(id) {
@@ -45,13 +45,13 @@ pub(super) fn newest_visible(
     Ok(best)
 }
 
-/// The newest point of `key` in one segment that `hidden` does not hide.
+/// The newest point of series `id` (key `key`) in one segment that `hidden` does not hide.
 pub(super) fn newest_in_segment(
     seg: &Arc<Segment>,
-    key: &SeriesKey,
+    (id, key): (u32, &SeriesKey),
     hidden: &HiddenRanges,
 ) -> Result<Option<Point>> {
-    let Some(si) = seg.get(key) else {
+    let Some(si) = seg.get(id)? else {
         return Ok(None);
     };
     for m in si.chunks.iter().rev() {

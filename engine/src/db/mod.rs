@@ -200,6 +200,33 @@ impl Inner {
     }
 }
 
+/// The catalog entries of `ids`, taken under a short read lock so that long work over them
+/// (a compaction) never holds the catalog against writers of new series.
+fn entries_of(
+    inner: &Inner,
+    ids: impl Iterator<Item = u32>,
+) -> Result<Vec<Arc<crate::catalog::SeriesEntry>>> {
+    let catalog = inner.catalog.read();
+    ids.map(|id| {
+        catalog.by_id(id).cloned().ok_or_else(|| {
+            Error::corrupt("<catalog in memory>", 0, format!("unknown series id {id}"))
+        })
+    })
+    .collect()
+}
+
+/// Opens a segment file this engine wrote (a flush or compaction): every series it holds
+/// is in the catalog already.
+fn open_known(inner: &Inner, path: &Path, id: u64) -> Result<crate::segment::reader::Segment> {
+    let catalog = inner.catalog.read();
+    crate::segment::reader::Segment::open(path, id, &mut |key, _| {
+        catalog
+            .get(key)
+            .map(|e| e.id)
+            .ok_or_else(|| Error::corrupt(path, 0, format!("series {key} is not in the catalog")))
+    })
+}
+
 impl Engine {
     /// Opens (creating if needed) the store in `dir`: takes the folder lock, opens segment
     /// indexes, replays the WAL (cutting a torn tail), and starts the committer and flusher.
@@ -236,13 +263,45 @@ impl Engine {
     pub fn select(&self, selector: &crate::select::Selector) -> Vec<SeriesKey> {
         let catalog = self.inner.catalog.read();
         let mut out: Vec<SeriesKey> = catalog
-            .iter()
-            .filter(|e| selector.matches(&e.key))
-            .map(|e| e.key.clone())
+            .select(selector)
+            .into_iter()
+            .filter_map(|id| catalog.by_id(id).map(|e| e.key.clone()))
             .collect();
         drop(catalog);
         out.sort();
         out
+    }
+
+    /// One page of the series `selector` selects (every series without one), sorted by key:
+    /// at most `limit` of them, starting after the key `after` when given. The last key of
+    /// a page is the `after` of the next; a page shorter than `limit` is the last.
+    pub fn list_series_page(
+        &self,
+        selector: Option<&crate::select::Selector>,
+        after: Option<&SeriesKey>,
+        limit: usize,
+    ) -> Vec<SeriesInfo> {
+        let catalog = self.inner.catalog.read();
+        let mut ids = match selector {
+            Some(s) => catalog.select(s),
+            None => catalog.all_ids(),
+        };
+        ids.retain(|&id| after.is_none_or(|a| catalog.by_id(id).is_some_and(|e| e.key > *a)));
+        let key_of = |id: u32| catalog.by_id(id).map(|e| &e.key);
+        let limit = limit.min(ids.len());
+        if limit < ids.len() {
+            ids.select_nth_unstable_by(limit, |a, b| key_of(*a).cmp(&key_of(*b)));
+            ids.truncate(limit);
+        }
+        ids.sort_by(|a, b| key_of(*a).cmp(&key_of(*b)));
+        ids.iter()
+            .filter_map(|&id| catalog.by_id(id))
+            .map(|e| SeriesInfo {
+                key: e.key.clone(),
+                value_type: e.value_type,
+                latest: e.latest(),
+            })
+            .collect()
     }
 
     /// Counters and sizes.

@@ -191,16 +191,22 @@ fn open_segments(
     }
     let mut segments = Vec::with_capacity(ids.len());
     for id in ids {
-        segments.push(Arc::new(Segment::open(&segment::file_path(dir, id), id)?));
+        let path = segment::file_path(dir, id);
+        let seg = Segment::open(&path, id, &mut |key, vt| {
+            Ok(register(catalog, key, vt, &path)?.id)
+        })?;
+        segments.push(Arc::new(seg));
     }
     // Oldest first: a later file wins on equal timestamps.
     segments.sort_by_key(|s| (s.seq(), s.info().generation, s.id()));
     let segments = remove_replaced(dir, segments)?;
     for seg in segments.iter().filter(|s| s.info().tier == RAW) {
-        for (key, si) in seg.series() {
-            let entry = register(catalog, key, si.value_type, seg.path())?;
-            let hidden = tombstones.hidden(key, seg.seq());
-            if let Some(p) = newest_in_segment(seg, key, &hidden)? {
+        for id in seg.series_ids() {
+            let Some(entry) = catalog.by_id(id) else {
+                continue;
+            };
+            let hidden = tombstones.hidden(&entry.key, seg.seq());
+            if let Some(p) = newest_in_segment(seg, (id, &entry.key), &hidden)? {
                 entry.offer_latest(p);
             }
         }

@@ -36,7 +36,9 @@ impl Engine {
             span = Some(span.map_or((a, b), |(lo, hi)| (lo.min(a), hi.max(b))));
         };
         for seg in &snap.version.segments {
-            let Some(si) = seg.get(key) else { continue };
+            let Some(si) = seg.get(snap.id)? else {
+                continue;
+            };
             // A file's chunks of one series are sorted and disjoint.
             if let (Some(first), Some(last)) = (si.chunks.first(), si.chunks.last()) {
                 widen(first.min_ts, last.max_ts);
@@ -84,6 +86,7 @@ impl Engine {
         frozen.push(active);
         frozen.retain(|s| !s.is_empty());
         Ok(Snapshot {
+            id: entry.id,
             version,
             memory: frozen,
         })
@@ -104,6 +107,8 @@ impl Engine {
 /// What one read of one series sees: segments (through the version) and the points of
 /// memory (frozen memtables, then the active head; tombstones applied), oldest first.
 pub(super) struct Snapshot {
+    /// The series' id in the catalog.
+    pub id: u32,
     /// Segments, frozen memtables and tombstones.
     pub version: Arc<Version>,
     /// The points in range of each frozen memtable holding the series, then of the active
@@ -134,7 +139,16 @@ impl Snapshot {
             }
             let hidden = version.tombstones.hidden(key, seg.seq());
             let from = decoded.len();
-            read_segment(seg, key, start, end, &hidden, &|m| skip(i, m), &mut decoded)?;
+            let series = (self.id, key);
+            read_segment(
+                seg,
+                series,
+                start,
+                end,
+                &hidden,
+                &|m| skip(i, m),
+                &mut decoded,
+            )?;
             if decoded.len() > from {
                 spans.push(from..decoded.len());
             }
@@ -166,7 +180,7 @@ impl Snapshot {
         f: &mut dyn FnMut(&mut Columns),
     ) -> Result<bool> {
         enum Piece<'a> {
-            Chunk(&'a Segment, &'a ChunkMeta, HiddenRanges),
+            Chunk(&'a Segment, ChunkMeta, HiddenRanges),
             Memory(&'a [Point]),
         }
         let version = &self.version;
@@ -175,14 +189,16 @@ impl Snapshot {
             if !seg.overlaps(start, end) {
                 continue;
             }
-            let Some(si) = seg.get(key) else { continue };
+            let Some(si) = seg.get(self.id)? else {
+                continue;
+            };
             let hidden = version.tombstones.hidden(key, seg.seq());
             let from = si.chunks.partition_point(|m| m.max_ts < start);
-            for m in &si.chunks[from..] {
+            for &m in &si.chunks[from..] {
                 let wanted = m.max_ts >= start
                     && m.min_ts < end
                     && !hidden.covers(m.min_ts, m.max_ts)
-                    && !skip(i, m);
+                    && !skip(i, &m);
                 if wanted {
                     let h = if hidden.overlaps(m.min_ts, m.max_ts) {
                         hidden.clone()
@@ -224,14 +240,14 @@ impl Snapshot {
 
 fn read_segment(
     seg: &Arc<Segment>,
-    key: &SeriesKey,
+    (id, key): (u32, &SeriesKey),
     start: i64,
     end: i64,
     hidden: &HiddenRanges,
     skip: &dyn Fn(&ChunkMeta) -> bool,
     pts: &mut Vec<Point>,
 ) -> Result<()> {
-    let Some(si) = seg.get(key) else {
+    let Some(si) = seg.get(id)? else {
         return Ok(());
     };
     let from = pts.len();

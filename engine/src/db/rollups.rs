@@ -89,6 +89,7 @@ fn merged(
         memory.push(pts);
     }
     let snap = Snapshot {
+        id,
         version: Arc::new(Version {
             segments: version.segments.clone(),
             frozen: Vec::new(),

@@ -44,7 +44,7 @@ impl Touched {
         &mut self,
         widths: &[i64],
         files: &[Arc<Segment>],
-        key: &SeriesKey,
+        series: (u32, &SeriesKey),
         start: i64,
         end: i64,
     ) -> Result<()> {
@@ -54,7 +54,7 @@ impl Touched {
         for (starts, &w) in self.starts.iter_mut().zip(widths) {
             starts.push(bucket_start(start, w));
             starts.push(bucket_start(end - 1, w));
-            let stored = read::buckets(files, key, w, bucket_start(start, w), end - 1)?;
+            let stored = read::buckets(files, series, w, bucket_start(start, w), end - 1)?;
             starts.extend(
                 stored
                     .iter()

@@ -17,12 +17,12 @@ pub struct Stored {
     pub seq: u64,
 }
 
-/// The buckets of `key` in the tier of `width` whose starts lie in `first..=last`, sorted,
+/// The buckets of series `id` (key `key`) in the tier of `width` whose starts lie in `first..=last`, sorted,
 /// one per start (the newest version). `files` are the rollup files in version order
 /// (oldest first).
 pub fn buckets(
     files: &[Arc<Segment>],
-    key: &SeriesKey,
+    (id, key): (u32, &SeriesKey),
     width: i64,
     first: i64,
     last: i64,
@@ -34,7 +34,7 @@ pub fn buckets(
         if info.tier != width || info.last_ts < first || info.first_ts > last {
             continue;
         }
-        let Some(si) = seg.get(key) else { continue };
+        let Some(si) = seg.get(id)? else { continue };
         for m in si
             .chunks
             .iter()

@@ -9,7 +9,6 @@
 //! file damaged on disk yields an error, not undefined behaviour. A file truncated behind our
 //! back by another program would fault on access; that is outside what the engine can defend.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -43,13 +42,25 @@ pub struct Segment {
     id: u64,
     info: SegmentInfo,
     map: Mmap,
-    index: HashMap<SeriesKey, SeriesIndex>,
+    /// Where the index of the file starts, and its format version.
+    index_at: usize,
+    version: u32,
+    header_len: usize,
+    /// Per series in the file, sorted by series id: the id the catalog gave its key, and the
+    /// offset from the index's start of its index entry past the key. Entries are decoded when asked
+    /// for (they were checked on open), so a file costs 8 bytes a series in memory.
+    series: Vec<(u32, u32)>,
 }
 
 impl Segment {
     /// Opens and checks segment file `path`, number `id`. Reads only header, footer and
-    /// index.
-    pub fn open(path: &Path, id: u64) -> Result<Segment> {
+    /// index. `resolve` gives the catalog id of each series key the file holds (registering
+    /// it if new); its error stops the open.
+    pub fn open(
+        path: &Path,
+        id: u64,
+        resolve: &mut dyn FnMut(&SeriesKey, ValueType) -> Result<u32>,
+    ) -> Result<Segment> {
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
         // SAFETY: see the module docs: the file is immutable while mapped, and all access
         // below is bounds-checked and checksummed.
@@ -79,14 +90,17 @@ impl Segment {
         if crc32(index_bytes) != footer.index_crc {
             return Err(bad(at, "segment index checksum mismatch"));
         }
-        let index = parse_index(index_bytes, at as u64, version, header_len, &info)
+        let series = parse_index(index_bytes, at as u64, version, header_len, &info, resolve)?
             .map_err(|(off, what)| Error::corrupt(path, off, what))?;
         Ok(Segment {
             path: path.to_path_buf(),
             id,
             info,
+            index_at: at,
+            version,
+            header_len,
             map,
-            index,
+            series,
         })
     }
 
@@ -120,14 +134,55 @@ impl Segment {
         self.map.len() as u64
     }
 
-    /// The series in this segment.
-    pub fn series(&self) -> impl Iterator<Item = (&SeriesKey, &SeriesIndex)> {
-        self.index.iter()
+    /// The ids of the series in this segment, in increasing order.
+    pub fn series_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.series.iter().map(|&(id, _)| id)
     }
 
-    /// The chunks of one series, if present.
-    pub fn get(&self, key: &SeriesKey) -> Option<&SeriesIndex> {
-        self.index.get(key)
+    /// Number of series in this segment.
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// True when series `id` has chunks here.
+    pub fn contains(&self, id: u32) -> bool {
+        self.series.binary_search_by_key(&id, |&(i, _)| i).is_ok()
+    }
+
+    /// The chunks of series `id`, if present, decoded from the index.
+    pub fn get(&self, id: u32) -> Result<Option<SeriesIndex>> {
+        let Ok(i) = self.series.binary_search_by_key(&id, |&(i, _)| i) else {
+            return Ok(None);
+        };
+        let at = self.series[i].1 as usize;
+        let footer_at = self.map.len() - FOOTER_LEN;
+        let index = &self.map[self.index_at..footer_at];
+        let mut r = Reader::new(index);
+        r.bytes(at).map_err(|_| {
+            Error::corrupt(
+                &self.path,
+                (self.index_at + at) as u64,
+                "series entry out of bounds",
+            )
+        })?;
+        let ctx = IndexContext {
+            base: self.index_at as u64,
+            version: self.version,
+            header_len: self.header_len,
+            info: &self.info,
+        };
+        let si = read_series_entry(&mut r, &ctx, &|| format!("series {id}"))
+            .map_err(|(off, what)| Error::corrupt(&self.path, off, what))?;
+        Ok(Some(si))
+    }
+
+    /// Every series here with its chunks, in id order.
+    pub fn series(&self) -> impl Iterator<Item = Result<(u32, SeriesIndex)>> + '_ {
+        self.series_ids().filter_map(move |id| match self.get(id) {
+            Ok(Some(si)) => Some(Ok((id, si))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        })
     }
 
     /// Decodes chunk `m` of series `key` (checksum first) and appends its points to `out`;
@@ -192,63 +247,117 @@ impl Segment {
     }
 }
 
+/// What decoding one index entry needs to know of its file.
+struct IndexContext<'a> {
+    base: u64,
+    version: u32,
+    header_len: usize,
+    info: &'a SegmentInfo,
+}
+
+/// Checks the index and resolves each key to a series id: the outer error stops the open
+/// (the resolver's), the inner one is damage at a file offset.
+#[allow(clippy::type_complexity)]
 fn parse_index(
     buf: &[u8],
     base: u64,
     version: u32,
     header_len: usize,
     info: &SegmentInfo,
-) -> std::result::Result<HashMap<SeriesKey, SeriesIndex>, (u64, String)> {
+    resolve: &mut dyn FnMut(&SeriesKey, ValueType) -> Result<u32>,
+) -> Result<std::result::Result<Vec<(u32, u32)>, (u64, String)>> {
+    let ctx = IndexContext {
+        base,
+        version,
+        header_len,
+        info,
+    };
     let mut r = Reader::new(buf);
     let at = |r: &Reader<'_>| base + r.position() as u64;
     let short = |r: &Reader<'_>| (at(r), "segment index ends early".to_string());
-    let n = r.u32().map_err(|_| short(&r))? as usize;
-    let mut index = HashMap::with_capacity(n.min(buf.len() / 8));
+    let Ok(n) = r.u32() else {
+        return Ok(Err(short(&r)));
+    };
+    if buf.len() > u32::MAX as usize {
+        return Ok(Err((base, "segment index larger than 4 GiB".into())));
+    }
+    let mut series = Vec::with_capacity((n as usize).min(buf.len() / 8));
     for _ in 0..n {
         let key_at = at(&r);
-        let key = SeriesKey::decode(&mut r)
-            .map_err(|e| (key_at, e.unwrap_or_else(|| "series key ends early".into())))?;
-        let code = r.u8().map_err(|_| short(&r))?;
-        let value_type = ValueType::from_code(code)
-            .ok_or_else(|| (at(&r) - 1, format!("unknown value type code {code}")))?;
-        let nc = r.u32().map_err(|_| short(&r))? as usize;
-        if nc.saturating_mul(CHUNK_ENTRY_LEN) > r.remaining() {
-            return Err(short(&r));
-        }
-        let mut chunks = Vec::with_capacity(nc);
-        let mut prev_max: Option<i64> = None;
-        for _ in 0..nc {
-            let entry_at = at(&r);
-            let m = match get_chunk_entry(&mut r, version, value_type) {
-                Ok(m) => m,
-                Err(EntryError::Short) => return Err(short(&r)),
-                Err(EntryError::Inconsistent) => {
-                    return Err((entry_at, format!("chunk summary of {key} is inconsistent")))
-                }
-            };
-            let in_blocks = m.offset >= header_len as u64
-                && m.offset + BLOCK_HEADER_LEN as u64 + m.len as u64 <= base;
-            if !in_blocks
-                || m.count == 0
-                || m.min_ts > m.max_ts
-                || m.min_ts < info.first_ts
-                || m.max_ts > info.last_ts
-                || prev_max.is_some_and(|p| p >= m.min_ts)
-            {
-                return Err((entry_at, format!("chunk entry of {key} is inconsistent")));
+        let key = match SeriesKey::decode(&mut r) {
+            Ok(k) => k,
+            Err(e) => {
+                return Ok(Err((
+                    key_at,
+                    e.unwrap_or_else(|| "series key ends early".into()),
+                )))
             }
-            prev_max = Some(m.max_ts);
-            chunks.push(m);
-        }
-        if index
-            .insert(key.clone(), SeriesIndex { value_type, chunks })
-            .is_some()
-        {
-            return Err((key_at, format!("series {key} listed twice")));
-        }
+        };
+        let entry_at = r.position() as u32;
+        let si = match read_series_entry(&mut r, &ctx, &|| key.to_string()) {
+            Ok(si) => si,
+            Err(e) => return Ok(Err(e)),
+        };
+        series.push((resolve(&key, si.value_type)?, entry_at));
     }
     if r.remaining() != 0 {
-        return Err((at(&r), "trailing bytes after segment index".into()));
+        return Ok(Err((at(&r), "trailing bytes after segment index".into())));
     }
-    Ok(index)
+    series.sort_unstable_by_key(|&(id, _)| id);
+    if let Some(w) = series.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Ok(Err((
+            base + w[1].1 as u64,
+            "a series is listed twice".into(),
+        )));
+    }
+    Ok(Ok(series))
+}
+
+/// Reads and checks one series' entry past its key: type, chunk count, chunk entries.
+fn read_series_entry(
+    r: &mut Reader<'_>,
+    ctx: &IndexContext<'_>,
+    name: &dyn Fn() -> String,
+) -> std::result::Result<SeriesIndex, (u64, String)> {
+    let at = |r: &Reader<'_>| ctx.base + r.position() as u64;
+    let short = |r: &Reader<'_>| (at(r), "segment index ends early".to_string());
+    let code = r.u8().map_err(|_| short(r))?;
+    let value_type = ValueType::from_code(code)
+        .ok_or_else(|| (at(r) - 1, format!("unknown value type code {code}")))?;
+    let nc = r.u32().map_err(|_| short(r))? as usize;
+    if nc.saturating_mul(CHUNK_ENTRY_LEN) > r.remaining() {
+        return Err(short(r));
+    }
+    let mut chunks = Vec::with_capacity(nc);
+    let mut prev_max: Option<i64> = None;
+    for _ in 0..nc {
+        let entry_at = at(r);
+        let m = match get_chunk_entry(r, ctx.version, value_type) {
+            Ok(m) => m,
+            Err(EntryError::Short) => return Err(short(r)),
+            Err(EntryError::Inconsistent) => {
+                return Err((
+                    entry_at,
+                    format!("chunk summary of {} is inconsistent", name()),
+                ))
+            }
+        };
+        let in_blocks = m.offset >= ctx.header_len as u64
+            && m.offset + BLOCK_HEADER_LEN as u64 + m.len as u64 <= ctx.base;
+        if !in_blocks
+            || m.count == 0
+            || m.min_ts > m.max_ts
+            || m.min_ts < ctx.info.first_ts
+            || m.max_ts > ctx.info.last_ts
+            || prev_max.is_some_and(|p| p >= m.min_ts)
+        {
+            return Err((
+                entry_at,
+                format!("chunk entry of {} is inconsistent", name()),
+            ));
+        }
+        prev_max = Some(m.max_ts);
+        chunks.push(m);
+    }
+    Ok(SeriesIndex { value_type, chunks })
 }

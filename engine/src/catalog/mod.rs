@@ -5,13 +5,19 @@
 //! and WAL records (all carry full series keys and types). Ids are process-local and never
 //! written to disk except as WAL-file-local names.
 
-use std::collections::HashMap;
+mod postings;
+
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::Mutex;
+
+use postings::Postings;
 
 use crate::metadata::SeriesMetadata;
 use crate::point::{Point, ValueType};
+use crate::select::Selector;
 use crate::series::SeriesKey;
 
 /// One known series.
@@ -57,17 +63,24 @@ impl SeriesEntry {
     }
 }
 
-/// All known series.
+/// All known series, findable by key (a hash table of ids) and by name and labels (the
+/// inverted index in [`postings`]).
 #[derive(Debug, Default)]
 pub struct Catalog {
-    by_key: HashMap<SeriesKey, u32>,
+    /// Ids, hashed by their entry's key: each key is stored once, in its entry.
+    by_key: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     entries: Vec<Arc<SeriesEntry>>,
+    postings: Postings,
 }
 
 impl Catalog {
     /// Looks a series up by key.
     pub fn get(&self, key: &SeriesKey) -> Option<&Arc<SeriesEntry>> {
-        self.by_key.get(key).map(|&id| &self.entries[id as usize])
+        let hash = self.hasher.hash_one(key);
+        self.by_key
+            .find(hash, |&id| self.entries[id as usize].key == *key)
+            .map(|&id| &self.entries[id as usize])
     }
 
     /// Looks a series up by id.
@@ -78,14 +91,19 @@ impl Catalog {
     /// Registers a new series; the caller has checked it is not known yet.
     pub fn insert(&mut self, key: SeriesKey, value_type: ValueType) -> Arc<SeriesEntry> {
         let id = self.entries.len() as u32;
+        let hash = self.hasher.hash_one(&key);
+        self.postings.add(id, &key);
         let entry = Arc::new(SeriesEntry {
             id,
-            key: key.clone(),
+            key,
             value_type,
             latest: Mutex::new(None),
             metadata: Mutex::new(None),
         });
-        self.by_key.insert(key, id);
+        let entries = &self.entries;
+        let hasher = &self.hasher;
+        self.by_key
+            .insert_unique(hash, id, |&i| hasher.hash_one(&entries[i as usize].key));
         self.entries.push(entry.clone());
         entry
     }
@@ -103,5 +121,38 @@ impl Catalog {
     /// Every series, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<SeriesEntry>> {
         self.entries.iter()
+    }
+
+    /// Every id, in order.
+    pub fn all_ids(&self) -> Vec<u32> {
+        (0..self.entries.len() as u32).collect()
+    }
+
+    /// The ids, in order, of the series `selector` selects, found through the inverted
+    /// index: the work grows with the series that the selector's exact matchers leave, not
+    /// with the store.
+    pub fn select(&self, selector: &Selector) -> Vec<u32> {
+        self.postings
+            .select(selector, |id| self.by_id(id).map(|e| &e.key))
+    }
+
+    /// Approximate bytes held by the catalog (entries, keys, the key table) and, separately,
+    /// by its inverted index.
+    pub fn mem_bytes(&self) -> (usize, usize) {
+        let key_bytes = |k: &SeriesKey| {
+            k.name().len()
+                + k.labels().len() * 48
+                + k.labels()
+                    .iter()
+                    .map(|(a, b)| a.len() + b.len())
+                    .sum::<usize>()
+        };
+        let entries: usize = self
+            .entries
+            .iter()
+            .map(|e| std::mem::size_of::<SeriesEntry>() + 16 + key_bytes(&e.key))
+            .sum();
+        let table = self.by_key.capacity() * 5 + self.entries.capacity() * 8;
+        (entries + table, self.postings.mem_bytes())
     }
 }
