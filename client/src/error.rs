@@ -156,6 +156,9 @@ impl Error {
     }
 }
 
+/// Metadata key the server sets on a refusal that retrying will not help.
+const REFUSAL_HEADER: &str = "lodestone-refusal";
+
 impl From<Status> for Error {
     fn from(s: Status) -> Self {
         let message = s.message().to_string();
@@ -173,6 +176,18 @@ impl From<Status> for Error {
         match s.code() {
             Code::InvalidArgument | Code::OutOfRange => Error::InvalidArgument(message),
             Code::NotFound => Error::NotFound(message),
+            // The series limit says RESOURCE_EXHAUSTED too, but retrying cannot help.
+            Code::ResourceExhausted
+                if s
+                    .metadata()
+                    .get(REFUSAL_HEADER)
+                    .is_some_and(|v| v.as_bytes() == b"series-limit") =>
+            {
+                Error::Other {
+                    code: Code::ResourceExhausted,
+                    message,
+                }
+            }
             Code::ResourceExhausted => Error::Overloaded(message),
             Code::FailedPrecondition => Error::FailedPrecondition(message),
             Code::Unavailable => match s.metadata().get(LEADER_HEADER) {
@@ -290,6 +305,15 @@ mod tests {
                 "{code:?}"
             );
         }
+        let mut md = tonic::metadata::MetadataMap::new();
+        md.insert(REFUSAL_HEADER, "series-limit".parse().unwrap());
+        let limit = Error::from(Status::with_metadata(
+            Code::ResourceExhausted,
+            "series limit reached: max_series is 3",
+            md,
+        ));
+        assert!(!limit.is_retryable(), "{limit:?}");
+        assert_eq!(limit.code(), Some(Code::ResourceExhausted));
         let connect = Error::Connect {
             endpoint: "http://a:1".into(),
             reason: "refused".into(),

@@ -114,6 +114,19 @@ pub enum Error {
         /// The data folder.
         path: PathBuf,
     },
+    /// The store holds `limit` series, the most [`crate::Options::max_series`] allows: a
+    /// batch naming a new series is refused whole, and retrying will not help until the
+    /// limit is raised. Batches of known series are still written.
+    #[error(
+        "series limit reached: max_series is {limit}; refusing new series {series} (raise \
+         max_series, or write only to existing series)"
+    )]
+    SeriesLimit {
+        /// The limit.
+        limit: usize,
+        /// The first new series of the refused request.
+        series: String,
+    },
     /// Memory bounds are reached; the caller should retry later.
     #[error("overloaded: {what}")]
     Overloaded {

@@ -25,6 +25,11 @@ pub struct Options {
     /// Refuse writes with [`crate::Error::Overloaded`] while the head (active plus frozen
     /// parts not yet flushed) holds more than this many bytes.
     pub head_max_bytes: usize,
+    /// Most series the store may hold: a write or declaration that would add a series past
+    /// it is refused with [`crate::Error::SeriesLimit`], so that a misbehaving collector
+    /// (a timestamp or a counter in a tag) cannot exhaust memory. Series already stored
+    /// always open, even past a lowered limit. On a cluster every node needs the same value.
+    pub max_series: usize,
     /// Close a head chunk once it holds this many points.
     pub chunk_max_points: usize,
     /// Close a head chunk once its encoded size passes this many bytes.
@@ -61,12 +66,16 @@ pub struct Options {
     pub background_compaction: bool,
 }
 
+/// The default of [`Options::max_series`]: four million, about 4 GiB of series state.
+pub const DEFAULT_MAX_SERIES: usize = 4_000_000;
+
 impl Default for Options {
     fn default() -> Self {
         Options {
             durability: Durability::SyncEachBatch,
             head_flush_bytes: 64 << 20,
             head_max_bytes: 512 << 20,
+            max_series: DEFAULT_MAX_SERIES,
             chunk_max_points: 2048,
             chunk_max_bytes: 16 << 10,
             wal_flush_bytes: 256 << 20,

@@ -105,8 +105,7 @@ impl Selector {
             name: Matcher::Equal(key.name().to_string()),
             labels: key
                 .labels()
-                .iter()
-                .map(|(k, v)| (k.clone(), Matcher::Equal(v.clone())))
+                .map(|(k, v)| (k.to_string(), Matcher::Equal(v.to_string())))
                 .collect(),
         }
     }

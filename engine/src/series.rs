@@ -15,11 +15,44 @@ pub const MAX_LABELS: usize = 64;
 ///
 /// Build one with [`SeriesKey::new`], which validates and sorts; two keys with the same
 /// labels given in another order are equal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// A key is one allocation: the name, then each label's name and value, every part
+/// followed by a NUL byte (`name\0k1\0v1\0k2\0v2\0`). NUL is a control character, which no
+/// part may hold, so the parts are found again unambiguously, and comparing the bytes orders
+/// keys exactly as comparing (name, labels) would. A plant holds a million of these: one
+/// allocation instead of one per part, and hashing and comparing run over one slice.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesKey {
-    name: String,
-    labels: Vec<(String, String)>,
+    text: Box<str>,
 }
+
+/// The labels of a key, in order, as `(name, value)`.
+#[derive(Debug, Clone)]
+pub struct Labels<'a> {
+    rest: &'a str,
+    left: usize,
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        if self.left == 0 {
+            return None;
+        }
+        let (k, rest) = self.rest.split_once('\0')?;
+        let (v, rest) = rest.split_once('\0')?;
+        self.rest = rest;
+        self.left -= 1;
+        Some((k, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Labels<'_> {}
 
 impl SeriesKey {
     /// Validates and builds a key. Names and labels must be 1 to 255 bytes without control
@@ -31,16 +64,17 @@ impl SeriesKey {
         K: Into<String>,
         V: Into<String>,
     {
-        let mut key = SeriesKey {
-            name: name.into(),
-            labels: labels
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        };
-        key.labels.sort();
-        key.validate()?;
-        Ok(key)
+        let name = name.into();
+        let mut labels: Vec<(String, String)> = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        labels.sort();
+        validate(&name, &labels)?;
+        Ok(SeriesKey::join(
+            &name,
+            labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
     }
 
     /// A key without labels.
@@ -48,52 +82,60 @@ impl SeriesKey {
         SeriesKey::new(name, std::iter::empty::<(String, String)>())
     }
 
+    /// The key of parts already checked and sorted.
+    fn join<'a>(name: &str, labels: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> SeriesKey {
+        let len = name.len()
+            + 1
+            + labels
+                .clone()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>();
+        let mut text = String::with_capacity(len);
+        text.push_str(name);
+        text.push('\0');
+        for (k, v) in labels {
+            text.push_str(k);
+            text.push('\0');
+            text.push_str(v);
+            text.push('\0');
+        }
+        SeriesKey {
+            text: text.into_boxed_str(),
+        }
+    }
+
     /// The series name (the measurement, in line-protocol terms).
     pub fn name(&self) -> &str {
-        &self.name
+        let end = self.text.find('\0').unwrap_or(self.text.len());
+        &self.text[..end]
     }
 
     /// The labels, sorted by label name.
-    pub fn labels(&self) -> &[(String, String)] {
-        &self.labels
+    pub fn labels(&self) -> Labels<'_> {
+        let name_len = self.name().len();
+        let rest = self.text.get(name_len + 1..).unwrap_or("");
+        Labels {
+            rest,
+            left: rest.bytes().filter(|&b| b == 0).count() / 2,
+        }
     }
 
     /// The value of label `name`, if present.
     pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.labels().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
-    fn validate(&self) -> Result<()> {
-        let bad = |reason: String| Error::InvalidSeries {
-            series: self.to_string(),
-            reason,
-        };
-        check_text("name", &self.name).map_err(bad)?;
-        if self.labels.len() > MAX_LABELS {
-            return Err(bad(format!(
-                "{} labels, at most {MAX_LABELS} allowed",
-                self.labels.len()
-            )));
-        }
-        for (i, (k, v)) in self.labels.iter().enumerate() {
-            check_text("label name", k).map_err(bad)?;
-            check_text(&format!("label {k:?} value"), v).map_err(bad)?;
-            if i > 0 && self.labels[i - 1].0 == *k {
-                return Err(bad(format!("label {k:?} given twice")));
-            }
-        }
-        Ok(())
+    /// Bytes of memory the key holds (its allocation and handle).
+    pub fn mem_bytes(&self) -> usize {
+        self.text.len() + std::mem::size_of::<SeriesKey>()
     }
 
     /// Appends the binary form used in WAL records and segment indexes:
     /// `u16 name_len, name, u16 label_count, (u16 len, label name, u16 len, value)*`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        put_str(out, &self.name);
-        out.put_u16(self.labels.len() as u16);
-        for (k, v) in &self.labels {
+        put_str(out, self.name());
+        out.put_u16(self.labels().len() as u16);
+        for (k, v) in self.labels() {
             put_str(out, k);
             put_str(out, v);
         }
@@ -110,13 +152,36 @@ impl SeriesKey {
             let v = get_str(r)?;
             labels.push((k, v));
         }
-        let key = SeriesKey { name, labels };
-        if key.labels.windows(2).any(|w| w[0].0 >= w[1].0) {
+        if labels.windows(2).any(|w| w[0].0 >= w[1].0) {
             return Err(Some("series key labels not sorted".into()));
         }
-        key.validate().map_err(|e| Some(e.to_string()))?;
-        Ok(key)
+        validate(name, &labels).map_err(|e| Some(e.to_string()))?;
+        Ok(SeriesKey::join(name, labels.iter().copied()))
     }
+}
+
+/// Checks the parts of a key whose labels are sorted.
+fn validate<K: AsRef<str>, V: AsRef<str>>(name: &str, labels: &[(K, V)]) -> Result<()> {
+    let bad = |reason: String| Error::InvalidSeries {
+        series: display(name, labels.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))),
+        reason,
+    };
+    check_text("name", name).map_err(bad)?;
+    if labels.len() > MAX_LABELS {
+        return Err(bad(format!(
+            "{} labels, at most {MAX_LABELS} allowed",
+            labels.len()
+        )));
+    }
+    for (i, (k, v)) in labels.iter().enumerate() {
+        let (k, v) = (k.as_ref(), v.as_ref());
+        check_text("label name", k).map_err(bad)?;
+        check_text(&format!("label {k:?} value"), v).map_err(bad)?;
+        if i > 0 && labels[i - 1].0.as_ref() == k {
+            return Err(bad(format!("label {k:?} given twice")));
+        }
+    }
+    Ok(())
 }
 
 fn check_text(what: &str, s: &str) -> std::result::Result<(), String> {
@@ -140,34 +205,47 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn get_str(r: &mut Reader<'_>) -> Result<String, Option<String>> {
+fn get_str<'a>(r: &mut Reader<'a>) -> Result<&'a str, Option<String>> {
     let n = r.u16().map_err(|Short| None)? as usize;
     let b = r.bytes(n).map_err(|Short| None)?;
-    String::from_utf8(b.to_vec()).map_err(|_| Some("series key is not UTF-8".to_string()))
+    std::str::from_utf8(b).map_err(|_| Some("series key is not UTF-8".to_string()))
+}
+
+/// `name{label="value",...}`, with `"` and `\` in values escaped.
+fn display<'a>(name: &str, labels: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut f = String::from(name);
+    if labels.len() == 0 {
+        return f;
+    }
+    f.push('{');
+    for (i, (k, v)) in labels.enumerate() {
+        if i > 0 {
+            f.push(',');
+        }
+        f.push_str(k);
+        f.push_str("=\"");
+        for c in v.chars() {
+            if c == '"' || c == '\\' {
+                f.push('\\');
+            }
+            f.push(c);
+        }
+        f.push('"');
+    }
+    f.push('}');
+    f
 }
 
 impl fmt::Display for SeriesKey {
     /// `name{label="value",...}`, with `"` and `\` in values escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        if self.labels.is_empty() {
-            return Ok(());
-        }
-        f.write_str("{")?;
-        for (i, (k, v)) in self.labels.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{k}=\"")?;
-            for c in v.chars() {
-                if c == '"' || c == '\\' {
-                    f.write_str("\\")?;
-                }
-                write!(f, "{c}")?;
-            }
-            f.write_str("\"")?;
-        }
-        f.write_str("}")
+        f.write_str(&display(self.name(), self.labels()))
+    }
+}
+
+impl fmt::Debug for SeriesKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SeriesKey({self})")
     }
 }
 
@@ -181,6 +259,35 @@ mod tests {
         let b = SeriesKey::new("t", [("asset", "a3"), ("site", "p1")]).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.to_string(), r#"t{asset="a3",site="p1"}"#);
+        assert_eq!(
+            a.labels().collect::<Vec<_>>(),
+            [("asset", "a3"), ("site", "p1")]
+        );
+        assert_eq!(a.label("site"), Some("p1"));
+        assert_eq!(a.label("line"), None);
+    }
+
+    #[test]
+    fn keys_order_as_name_then_labels() {
+        let parts: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("a", vec![]),
+            ("a", vec![("k", "v")]),
+            ("a", vec![("k", "v"), ("l", "w")]),
+            ("a", vec![("k", "vv")]),
+            ("a", vec![("kk", "a")]),
+            ("a b", vec![]),
+            ("ab", vec![("a", "z")]),
+            ("b", vec![("a", "a")]),
+        ];
+        let keys: Vec<SeriesKey> = parts
+            .iter()
+            .map(|(n, l)| SeriesKey::new(*n, l.iter().copied()).unwrap())
+            .collect();
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate() {
+                assert_eq!(a.cmp(b), parts[i].cmp(&parts[j]), "{a} vs {b}");
+            }
+        }
     }
 
     #[test]

@@ -139,18 +139,10 @@ impl Catalog {
     /// Approximate bytes held by the catalog (entries, keys, the key table) and, separately,
     /// by its inverted index.
     pub fn mem_bytes(&self) -> (usize, usize) {
-        let key_bytes = |k: &SeriesKey| {
-            k.name().len()
-                + k.labels().len() * 48
-                + k.labels()
-                    .iter()
-                    .map(|(a, b)| a.len() + b.len())
-                    .sum::<usize>()
-        };
         let entries: usize = self
             .entries
             .iter()
-            .map(|e| std::mem::size_of::<SeriesEntry>() + 16 + key_bytes(&e.key))
+            .map(|e| std::mem::size_of::<SeriesEntry>() + 16 + e.key.mem_bytes())
             .sum();
         let table = self.by_key.capacity() * 5 + self.entries.capacity() * 8;
         (entries + table, self.postings.mem_bytes())

@@ -36,9 +36,9 @@ impl Postings {
     pub fn add(&mut self, id: u32, key: &SeriesKey) {
         push_id(&mut self.names, key.name(), id);
         for (k, v) in key.labels() {
-            let values = match self.labels.get_mut(k.as_str()) {
+            let values = match self.labels.get_mut(k) {
                 Some(values) => values,
-                None => self.labels.entry(k.as_str().into()).or_default(),
+                None => self.labels.entry(k.into()).or_default(),
             };
             push_id(values, v, id);
         }

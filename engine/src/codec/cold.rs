@@ -19,14 +19,33 @@ pub const MAX_INNER: u64 = 8 << 20;
 /// zstd level for cold chunks: written once, read rarely.
 const LEVEL: i32 = 9;
 
+/// Smaller chunks are never wrapped: a zstd frame's own header and checksum-free framing
+/// (about a dozen bytes) leave no room to save an eighth.
+const MIN_INNER: usize = 96;
+
 /// `chunk`, a packed chunk, wrapped as a cold chunk if that saves at least an eighth of its
 /// size (a cold chunk costs a decompression on every read); `None` otherwise, and for chunks
 /// of other encodings.
 pub fn wrap(chunk: &[u8]) -> Option<Vec<u8>> {
-    if chunk.first() != Some(&Encoding::Packed.code()) || chunk.len() as u64 > MAX_INNER {
+    if chunk.first() != Some(&Encoding::Packed.code())
+        || chunk.len() as u64 > MAX_INNER
+        || chunk.len() < MIN_INNER
+    {
         return None;
     }
-    let frame = zstd::bulk::compress(chunk, LEVEL).ok()?;
+    // One compression context per thread: making one costs more than compressing the small
+    // chunks of a slow tag, and a flush of many tags compresses hundreds of thousands.
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let frame = COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = zstd::bulk::Compressor::new(LEVEL).ok();
+        }
+        c.as_mut()?.compress(chunk).ok()
+    })?;
     let mut out = Vec::with_capacity(frame.len() + 6);
     out.push(Encoding::Cold.code());
     put_varint(&mut out, chunk.len() as u64);

@@ -26,7 +26,7 @@ pub(crate) enum Pending {
     /// A logged batch: per series id, its type and points.
     Batch {
         seq: u64,
-        writes: Vec<(u32, ValueType, Vec<Point>)>,
+        writes: Writes,
     },
     /// A logged delete of `start <= ts < end` of series `id`.
     Delete {
@@ -192,6 +192,42 @@ pub(crate) fn run(inner: Arc<Inner>) {
     }
 }
 
+/// The points of one logged batch, per series, in one allocation: a batch of many slow
+/// series holds one or two points for each, and a vector apiece would cost more than the
+/// points.
+#[derive(Debug, Default)]
+pub(super) struct Writes {
+    points: Vec<Point>,
+    /// Per series: id, type, and the end of its points in `points`.
+    series: Vec<(u32, ValueType, u32)>,
+}
+
+impl Writes {
+    /// Room for `series` series and `points` points.
+    pub fn with_capacity(series: usize, points: usize) -> Writes {
+        Writes {
+            points: Vec::with_capacity(points),
+            series: Vec::with_capacity(series),
+        }
+    }
+
+    /// Adds the points of series `id`.
+    pub fn push(&mut self, id: u32, vt: ValueType, points: &[Point]) {
+        self.points.extend_from_slice(points);
+        self.series.push((id, vt, self.points.len() as u32));
+    }
+
+    /// Per series: id, type and points, in the order pushed.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, ValueType, &[Point])> {
+        let mut start = 0usize;
+        self.series.iter().map(move |&(id, vt, end)| {
+            let pts = &self.points[start..end as usize];
+            start = end as usize;
+            (id, vt, pts)
+        })
+    }
+}
+
 /// Applies committed items to the head, catalog and version, in WAL order. An error means
 /// the in-memory state can no longer be trusted (a head chunk failed to decode): the caller
 /// poisons the engine.
@@ -203,10 +239,10 @@ fn apply(inner: &Inner, items: Vec<Pending>) -> std::result::Result<(), String> 
         match item {
             Pending::Batch { writes, .. } => {
                 let mut points = 0u64;
-                for (id, vt, pts) in &writes {
-                    head.apply(*id, *vt, pts, limits);
+                for (id, vt, pts) in writes.iter() {
+                    head.apply(id, vt, pts, limits);
                     points += pts.len() as u64;
-                    if let (Some(entry), Some(newest)) = (catalog.by_id(*id), newest_point(pts)) {
+                    if let (Some(entry), Some(newest)) = (catalog.by_id(id), newest_point(pts)) {
                         entry.offer_latest(newest);
                     }
                 }

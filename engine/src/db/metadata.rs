@@ -48,7 +48,10 @@ impl Engine {
                 let mut catalog = self.inner.catalog.write();
                 match catalog.get(key) {
                     Some(e) => e.clone(),
-                    None => catalog.insert(key.clone(), value_type),
+                    None => {
+                        check_room(&self.inner, &catalog, 1, key)?;
+                        catalog.insert(key.clone(), value_type)
+                    }
                 }
             }
         };
@@ -125,4 +128,22 @@ fn check(key: &SeriesKey, metadata: &SeriesMetadata) -> Result<()> {
             series: key.to_string(),
             reason,
         })
+}
+
+/// Refuses `new` more series when they would take `catalog` past `max_series`; `first`
+/// names one of them in the error.
+pub(super) fn check_room(
+    inner: &super::Inner,
+    catalog: &crate::catalog::Catalog,
+    new: usize,
+    first: &SeriesKey,
+) -> Result<()> {
+    let limit = inner.opts.max_series;
+    if catalog.len().saturating_add(new) > limit {
+        return Err(Error::SeriesLimit {
+            limit,
+            series: first.to_string(),
+        });
+    }
+    Ok(())
 }

@@ -1,12 +1,12 @@
 //! The write path: validate the whole batch, log it, queue it for the committer.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use parking_lot::MutexGuard;
 
-use super::commit::{Pending, Ticket};
+use super::commit::{Pending, Ticket, Writes};
 use super::{Engine, Inner, WalState};
 use crate::batch::WriteBatch;
 use crate::catalog::Catalog;
@@ -60,12 +60,10 @@ impl Engine {
             });
         }
         let resolved = resolve(inner, batch)?;
-        let writes: Vec<(u32, ValueType, Vec<Point>)> = batch
-            .entries()
-            .iter()
-            .zip(&resolved)
-            .map(|((_, pts), &(id, vt))| (id, vt, pts.clone()))
-            .collect();
+        let mut writes = Writes::with_capacity(resolved.len(), batch.len());
+        for ((_, pts), &(id, vt)) in batch.entries().iter().zip(&resolved) {
+            writes.push(id, vt, pts);
+        }
         let wal = inner.wal.lock();
         if wal.shutdown {
             return Err(Error::Closed);
@@ -76,10 +74,7 @@ impl Engine {
                 defs.push((id, vt, key));
             }
         }
-        let refs: Vec<(u32, ValueType, &[Point])> = writes
-            .iter()
-            .map(|(i, t, p)| (*i, *t, p.as_slice()))
-            .collect();
+        let refs: Vec<(u32, ValueType, &[Point])> = writes.iter().collect();
         let mut payload = Vec::with_capacity(64 + batch.len() * crate::wal::record::POINT_LEN);
         encode_batch(defs.iter().copied(), &refs, &mut payload);
         let ids: Vec<u32> = defs.iter().map(|(id, _, _)| *id).collect();
@@ -143,6 +138,7 @@ fn resolve(inner: &Inner, batch: &WriteBatch) -> Result<Vec<(u32, ValueType)>> {
     }
     let mut catalog = inner.catalog.write();
     let checked = check_types(&catalog, batch)?;
+    check_series_limit(inner, &catalog, batch, &checked)?;
     let mut out = Vec::with_capacity(checked.len());
     for ((key, _), (id, vt)) in batch.entries().iter().zip(checked) {
         let id = match id.or_else(|| catalog.get(key).map(|e| e.id)) {
@@ -152,6 +148,28 @@ fn resolve(inner: &Inner, batch: &WriteBatch) -> Result<Vec<(u32, ValueType)>> {
         out.push((id, vt));
     }
     Ok(out)
+}
+
+/// Refuses a batch whose new series would take the catalog past `max_series`.
+fn check_series_limit(
+    inner: &Inner,
+    catalog: &Catalog,
+    batch: &WriteBatch,
+    checked: &[(Option<u32>, ValueType)],
+) -> Result<()> {
+    let new: Vec<&SeriesKey> = batch
+        .entries()
+        .iter()
+        .zip(checked)
+        .filter(|(_, (id, _))| id.is_none())
+        .map(|((key, _), _)| key)
+        .collect();
+    let Some(first) = new.first() else {
+        return Ok(());
+    };
+    // A key may stand in several entries of one batch.
+    let distinct: std::collections::HashSet<&SeriesKey> = new.iter().copied().collect();
+    super::metadata::check_room(inner, catalog, distinct.len(), first)
 }
 
 /// Per entry: the series id if known, and the type its points must have.
@@ -165,10 +183,12 @@ fn check_types(catalog: &Catalog, batch: &WriteBatch) -> Result<Vec<(Option<u32>
             });
         };
         let known = catalog.get(key);
-        let expected = match (known, new_types.get(key)) {
-            (Some(e), _) => e.value_type,
-            (None, Some(t)) => *t,
-            (None, None) => first.value.value_type(),
+        let expected = match known {
+            Some(e) => e.value_type,
+            None => new_types
+                .get(key)
+                .copied()
+                .unwrap_or_else(|| first.value.value_type()),
         };
         if let Some((index, p)) = points
             .iter()

@@ -7,7 +7,7 @@ mod series;
 
 pub use series::{encode_parts, ClosedChunk, SeriesHead};
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use crate::codec::CodecError;
 use crate::point::{Point, ValueType};

@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// or a NAT); may be repeated.
     #[arg(long = "raft-route", value_name = "ID=ADDRESS", value_parser = crate::cluster::settings::parse_member)]
     raft_routes: Vec<(u64, String)>,
+    /// Most series the store may hold; writes adding series past it are refused
+    /// [default: one per 4 KiB of memory, 100,000 to 20,000,000].
+    #[arg(long)]
+    max_series: Option<usize>,
 }
 
 /// Runs the server until a signal stops it.
@@ -65,6 +69,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         advertise: args.advertise,
         peers: args.peers,
         routes: args.raft_routes,
+        max_series: args.max_series,
     };
     let settings = ServeSettings::resolve(file, flags).map_err(CliError::Settings)?;
     let engine = Engine::open(&settings.data_dir, settings.engine)?;

@@ -17,7 +17,7 @@ use tonic::{Code, Status};
 use super::types::Applied;
 use crate::grpc::convert::batch_from_proto;
 use crate::grpc::series_admin;
-use crate::grpc::status::to_status;
+use crate::grpc::status::{is_final_refusal, to_status};
 
 /// How long applying waits before trying again a command refused for overload.
 const OVERLOAD_RETRY: Duration = Duration::from_millis(20);
@@ -44,10 +44,10 @@ pub async fn execute(engine: &std::sync::Arc<Engine>, bytes: &[u8]) -> Result<Ap
         };
         match done {
             Ok(()) => return Ok(Applied::default()),
-            Err(s) if s.code() == Code::ResourceExhausted => {
+            Err(s) if s.code() == Code::ResourceExhausted && !is_final_refusal(&s) => {
                 tokio::time::sleep(OVERLOAD_RETRY).await;
             }
-            Err(s) if refusal(s.code()) => {
+            Err(s) if refusal(s.code()) || is_final_refusal(&s) => {
                 return Ok(Applied {
                     refused: Some((s.code() as i32, s.message().to_string())),
                 })
@@ -76,5 +76,16 @@ pub fn refusal_status(applied: &Applied) -> Option<Status> {
     applied
         .refused
         .as_ref()
-        .map(|(code, message)| Status::new(Code::from_i32(*code), message.clone()))
+        .map(|(code, message)| {
+            let code = Code::from_i32(*code);
+            let mut s = Status::new(code, message.clone());
+            // The one refusal recorded with this code is the series limit.
+            if code == Code::ResourceExhausted {
+                s.metadata_mut().insert(
+                    crate::grpc::status::REFUSAL_KEY,
+                    tonic::metadata::MetadataValue::from_static(crate::grpc::status::SERIES_LIMIT),
+                );
+            }
+            s
+        })
 }

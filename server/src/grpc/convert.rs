@@ -28,10 +28,9 @@ pub fn key_to_proto(key: &SeriesKey) -> pb::SeriesKey {
         name: key.name().to_string(),
         labels: key
             .labels()
-            .iter()
             .map(|(n, v)| pb::Label {
-                name: n.clone(),
-                value: v.clone(),
+                name: n.to_string(),
+                value: v.to_string(),
             })
             .collect(),
     }

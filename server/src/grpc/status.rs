@@ -4,6 +4,19 @@
 use lodestone_engine::Error;
 use tonic::Status;
 
+/// Metadata key of a status that refuses the request for good (retrying will not help).
+pub const REFUSAL_KEY: &str = "lodestone-refusal";
+/// Its value when the series limit refused the request.
+pub const SERIES_LIMIT: &str = "series-limit";
+
+/// True when `s` refuses a request that retrying would not help, although its code says
+/// RESOURCE_EXHAUSTED (the series limit).
+pub fn is_final_refusal(s: &Status) -> bool {
+    s.metadata()
+        .get(REFUSAL_KEY)
+        .is_some_and(|v| v.as_bytes() == SERIES_LIMIT.as_bytes())
+}
+
 /// The status a client sees for an engine error.
 pub fn to_status(e: Error) -> Status {
     match &e {
@@ -17,6 +30,14 @@ pub fn to_status(e: Error) -> Status {
         // The request is well formed but the series' existing type contradicts it.
         Error::TypeConflict { .. } => Status::failed_precondition(e.to_string()),
         Error::Overloaded { .. } => Status::resource_exhausted(e.to_string()),
+        // Retrying does not help: marked so that HTTP answers 400 (collectors then stop
+        // resending the batch) and a cluster's apply refuses instead of waiting it out.
+        Error::SeriesLimit { .. } => {
+            let mut s = Status::resource_exhausted(e.to_string());
+            s.metadata_mut()
+                .insert(REFUSAL_KEY, tonic::metadata::MetadataValue::from_static(SERIES_LIMIT));
+            s
+        }
         Error::Closed => Status::unavailable("server is shutting down"),
         Error::Locked { .. } => Status::failed_precondition(e.to_string()),
         Error::Io { .. }

@@ -434,7 +434,7 @@ mod tests {
         let p = one(r"my\ meas\,x,t\ k=v\=1\,2 f\=x=1 5").unwrap();
         let (k, pt) = &p.points[0];
         assert_eq!(k.name(), "my meas,x.f=x");
-        assert_eq!(k.labels(), [("t k".to_string(), "v=1,2".to_string())]);
+        assert_eq!(k.labels().collect::<Vec<_>>(), [("t k", "v=1,2")]);
         assert_eq!(pt.ts, 5);
     }
 

@@ -293,6 +293,9 @@ pub fn status_error(s: &tonic::Status) -> Response {
     let status = match s.code() {
         tonic::Code::InvalidArgument | tonic::Code::OutOfRange => StatusCode::BAD_REQUEST,
         tonic::Code::NotFound => StatusCode::NOT_FOUND,
+        tonic::Code::ResourceExhausted if crate::grpc::status::is_final_refusal(s) => {
+            StatusCode::BAD_REQUEST
+        }
         tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
         tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         tonic::Code::FailedPrecondition => StatusCode::CONFLICT,

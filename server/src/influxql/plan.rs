@@ -351,7 +351,7 @@ fn groups(
                 let mut keys: Vec<String> = per_column
                     .iter()
                     .flatten()
-                    .flat_map(|&i| catalog[i].key.labels().iter().map(|(k, _)| k.clone()))
+                    .flat_map(|&i| catalog[i].key.labels().map(|(k, _)| k.to_string()))
                     .collect();
                 keys.sort();
                 keys.dedup();

@@ -67,11 +67,11 @@ fn join_fields(
 ) -> Rows {
     // Tag set (the series' labels) → (column, points) of each field.
     type Columns = Vec<(usize, Vec<Point>)>;
-    let mut sets: BTreeMap<&[(String, String)], Columns> = BTreeMap::new();
+    let mut sets: BTreeMap<Vec<(&str, &str)>, Columns> = BTreeMap::new();
     for (col, members) in g.members.iter().enumerate() {
         for &i in members {
             if let Some(points) = shared.take(i) {
-                sets.entry(catalog[i].key.labels())
+                sets.entry(catalog[i].key.labels().collect())
                     .or_default()
                     .push((col, points));
             }

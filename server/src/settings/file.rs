@@ -98,6 +98,8 @@ pub struct StorageSection {
     pub wal_flush_size: Option<ByteSize>,
     /// Close a head chunk at this many points.
     pub chunk_max_points: Option<usize>,
+    /// Most series the store may hold; new series past it are refused.
+    pub max_series: Option<usize>,
     /// Close a head chunk past this encoded size.
     pub chunk_max_size: Option<ByteSize>,
     /// Flush everything on shutdown so the next start replays nothing.

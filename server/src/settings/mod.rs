@@ -77,6 +77,23 @@ pub struct Overrides {
     pub peers: Option<BTreeMap<u64, String>>,
     /// `--raft-route`, each `ID=ADDRESS`.
     pub routes: Vec<(u64, String)>,
+    /// `--max-series`.
+    pub max_series: Option<usize>,
+}
+
+/// The default series limit, sized for the machine: one series per 4 KiB of its memory
+/// (a slow series costs well under that), at least 100,000 and at most 20,000,000.
+pub fn default_max_series() -> usize {
+    const PER_SERIES: u64 = 4 << 10;
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(16 << 30);
+    (total / PER_SERIES).clamp(100_000, 20_000_000) as usize
 }
 
 impl ServeSettings {
@@ -96,6 +113,10 @@ impl ServeSettings {
         );
         set(&mut e.wal_flush_bytes, st.wal_flush_size.map(|b| b.0));
         set(&mut e.chunk_max_points, st.chunk_max_points);
+        e.max_series = flags
+            .max_series
+            .or(st.max_series)
+            .unwrap_or_else(default_max_series);
         set(
             &mut e.chunk_max_bytes,
             st.chunk_max_size.map(|b| b.as_usize()),
