@@ -178,8 +178,7 @@ impl From<Status> for Error {
             Code::NotFound => Error::NotFound(message),
             // The series limit says RESOURCE_EXHAUSTED too, but retrying cannot help.
             Code::ResourceExhausted
-                if s
-                    .metadata()
+                if s.metadata()
                     .get(REFUSAL_HEADER)
                     .is_some_and(|v| v.as_bytes() == b"series-limit") =>
             {

@@ -24,10 +24,7 @@ use crate::version::{Frozen, Version};
 #[derive(Debug)]
 pub(crate) enum Pending {
     /// A logged batch: per series id, its type and points.
-    Batch {
-        seq: u64,
-        writes: Writes,
-    },
+    Batch { seq: u64, writes: Writes },
     /// A logged delete of `start <= ts < end` of series `id`.
     Delete {
         seq: u64,

@@ -73,19 +73,16 @@ async fn write(engine: &Engine, req: &pb::WriteRequest) -> Result<(), Status> {
 
 /// The status a refusal recorded by [`execute`] stands for.
 pub fn refusal_status(applied: &Applied) -> Option<Status> {
-    applied
-        .refused
-        .as_ref()
-        .map(|(code, message)| {
-            let code = Code::from_i32(*code);
-            let mut s = Status::new(code, message.clone());
-            // The one refusal recorded with this code is the series limit.
-            if code == Code::ResourceExhausted {
-                s.metadata_mut().insert(
-                    crate::grpc::status::REFUSAL_KEY,
-                    tonic::metadata::MetadataValue::from_static(crate::grpc::status::SERIES_LIMIT),
-                );
-            }
-            s
-        })
+    applied.refused.as_ref().map(|(code, message)| {
+        let code = Code::from_i32(*code);
+        let mut s = Status::new(code, message.clone());
+        // The one refusal recorded with this code is the series limit.
+        if code == Code::ResourceExhausted {
+            s.metadata_mut().insert(
+                crate::grpc::status::REFUSAL_KEY,
+                tonic::metadata::MetadataValue::from_static(crate::grpc::status::SERIES_LIMIT),
+            );
+        }
+        s
+    })
 }

@@ -34,8 +34,10 @@ pub fn to_status(e: Error) -> Status {
         // resending the batch) and a cluster's apply refuses instead of waiting it out.
         Error::SeriesLimit { .. } => {
             let mut s = Status::resource_exhausted(e.to_string());
-            s.metadata_mut()
-                .insert(REFUSAL_KEY, tonic::metadata::MetadataValue::from_static(SERIES_LIMIT));
+            s.metadata_mut().insert(
+                REFUSAL_KEY,
+                tonic::metadata::MetadataValue::from_static(SERIES_LIMIT),
+            );
             s
         }
         Error::Closed => Status::unavailable("server is shutting down"),
