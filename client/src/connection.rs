@@ -240,14 +240,6 @@ impl Client {
         Ok(first.point)
     }
 
-    /// Every known series with its value type and newest point, sorted by key.
-    pub async fn list_series(&self) -> Result<Vec<pb::SeriesInfo>> {
-        let req = pb::ListSeriesRequest {
-            stale_ok: self.stale_ok,
-        };
-        Ok(self.rpc.clone().list_series(req).await?.into_inner().series)
-    }
-
     /// The server's engine counters and sizes.
     pub async fn stats(&self) -> Result<pb::StatsResponse> {
         Ok(self

@@ -47,6 +47,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The series listing comes in pages in key order ([`Client::list_series_page`]); a
+//! plant's million series are read page by page with [`Client::list_series_pages`], or
+//! collected with [`Client::list_series_all`]:
+//!
+//! ```no_run
+//! use lodestone_client::{Client, LabelMatcher, SeriesSelector};
+//! # async fn demo() -> lodestone_client::Result<()> {
+//! let client = Client::connect("127.0.0.1:7400").await?;
+//! let site = SeriesSelector::new(None, [LabelMatcher::equal("site", "p1")]);
+//! let mut pages = client.list_series_pages(Some(site), 0);
+//! while let Some(page) = pages.next_page().await? {
+//!     for s in page {
+//!         println!("{:?}", s.series);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! [`batch::BatchBuilder`] groups readings per series into bounded write requests with
 //! increasing sequence numbers; the writer is built on it. Store-and-forward comes later.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -56,12 +74,14 @@ pub mod batch;
 mod cluster;
 pub mod connection;
 pub mod error;
+mod list_series;
 mod series_admin;
 pub mod writer;
 
 pub use aggregate::{AggregatePages, SeriesWindows};
 pub use connection::{AckStream, Client, QueryPages};
 pub use error::{Error, Result};
+pub use list_series::{SeriesPage, SeriesPages};
 pub use lodestone_proto::v1::{
     point::Value, AggregateFunction, AggregateRequest, ClusterMember, ClusterStatusResponse, Fill,
     Label, LabelMatcher, MatchOp, Point, QualityFilter, SeriesInfo, SeriesKey, SeriesPoints,

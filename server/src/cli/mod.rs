@@ -1,7 +1,7 @@
 //! The `lodestone` command line: one file per command (mini-redis's `cmd/`). `serve` runs
-//! the server; `stats`, `write`, `query`, `latest`, `import` and `export` talk to a running
-//! server through `lodestone-client`, as do `delete` and `meta` (`stats --data-dir` reads a
-//! folder no server has open).
+//! the server; `stats`, `write`, `query`, `latest`, `series`, `import` and `export` talk to
+//! a running server through `lodestone-client`, as do `delete` and `meta` (`stats
+//! --data-dir` reads a folder no server has open).
 
 mod cluster;
 mod delete;
@@ -11,6 +11,7 @@ mod latest;
 mod meta;
 mod query;
 mod query_agg;
+mod series;
 mod serve;
 mod stats;
 pub mod table;
@@ -57,6 +58,9 @@ pub enum Command {
     Query(query::QueryArgs),
     /// Print the newest point of a series.
     Latest(latest::LatestArgs),
+    /// List the series (every one, or those --select matches) with value type and newest
+    /// point, in key order, read from the server page by page.
+    Series(series::SeriesArgs),
     /// Import InfluxDB line-protocol (.lp) or CSV (.csv) files, streaming them in batches.
     ///
     /// CSV files have the header series,timestamp,value[,quality], as `export --format csv`
@@ -154,6 +158,7 @@ impl Cli {
             Command::Write(args) => write::run(args),
             Command::Query(args) => query::run(args),
             Command::Latest(args) => latest::run(args),
+            Command::Series(args) => series::run(args),
             Command::Import(args) => import::run(args),
             Command::Export(args) => export::run(args),
             Command::Delete(args) => delete::run(args),

@@ -31,13 +31,14 @@ pub fn typed_value(v: Option<&pb::point::Value>) -> String {
     }
 }
 
-/// How `query` and `latest` print points.
+/// How `query`, `latest` and `series` print what they read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
-    /// Aligned columns for people: time, value, quality.
+    /// Aligned columns for people.
     #[default]
     Table,
-    /// `series,timestamp,value,quality` with a header; `lodestone import` reads it back.
+    /// CSV with a header; points as `series,timestamp,value,quality`, which `lodestone
+    /// import` reads back.
     Csv,
     /// One JSON object per line (JSON Lines).
     Json,
@@ -77,7 +78,8 @@ impl<W: Write> CsvPoints<W> {
     }
 }
 
-fn csv_io(e: csv::Error) -> io::Error {
+/// A CSV error as the I/O error it is (or wraps).
+pub(crate) fn csv_io(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => io::Error::other(format!("{other:?}")),
@@ -98,22 +100,27 @@ pub fn json_row(out: &mut impl Write, series: &str, p: &pb::Point) -> io::Result
         value: serde_json::Value,
         quality: u32,
     }
-    let value = match p.value {
+    let row = Row {
+        series,
+        ts: p.ts_ns,
+        time: time::format(p.ts_ns),
+        value: json_value(p.value.as_ref()),
+        quality: p.quality,
+    };
+    serde_json::to_writer(&mut *out, &row)?;
+    out.write_all(b"\n")
+}
+
+/// A value in JSON: finite floats as numbers, NaN and infinities as the strings `"NaN"`,
+/// `"inf"`, `"-inf"`, integers and booleans as they are, a missing value as `null`.
+pub fn json_value(v: Option<&pb::point::Value>) -> serde_json::Value {
+    match v {
         Some(pb::point::Value::F64(v)) if v.is_finite() => serde_json::json!(v),
         Some(pb::point::Value::F64(v)) => serde_json::json!(v.to_string()),
         Some(pb::point::Value::I64(v)) => serde_json::json!(v),
         Some(pb::point::Value::Bool(v)) => serde_json::json!(v),
         None => serde_json::Value::Null,
-    };
-    let row = Row {
-        series,
-        ts: p.ts_ns,
-        time: time::format(p.ts_ns),
-        value,
-        quality: p.quality,
-    };
-    serde_json::to_writer(&mut *out, &row)?;
-    out.write_all(b"\n")
+    }
 }
 
 /// Writes `points` of `series` in `format`.

@@ -2,11 +2,12 @@
 //! flush, metadata) run on tokio's blocking pool; writes and deletes await their group-commit
 //! ticket, so no call stalls the async runtime. Series administration (delete, metadata)
 //! lives in `series_admin.rs`, write streams in `write_stream.rs`, windowed aggregates in
-//! `aggregate.rs`.
+//! `aggregate.rs`, pages of the series listing in `list_series.rs`.
 
 mod aggregate;
 pub mod cluster_admin;
 pub mod convert;
+mod list_series;
 pub(crate) mod series_admin;
 pub mod status;
 mod write_stream;
@@ -28,6 +29,7 @@ use convert::{batch_from_proto, key_from_proto, key_to_proto, point_to_proto};
 use status::to_status;
 
 pub use aggregate::AGGREGATE_PAGE;
+pub use list_series::{LIST_SERIES_DEFAULT, LIST_SERIES_MAX};
 pub use write_stream::STREAM_IN_FLIGHT;
 
 /// Points per `QueryResponse` message: about 300 KB on the wire, well under the 4 MiB that
@@ -225,19 +227,11 @@ impl Lodestone for LodestoneService {
         &self,
         request: Request<pb::ListSeriesRequest>,
     ) -> Result<Response<pb::ListSeriesResponse>, Status> {
-        self.node.read_barrier(request.get_ref().stale_ok).await?;
-        let engine = self.engine.clone();
-        // Copies and sorts the whole catalog: cheap, but not per-request cheap for a large
-        // plant, so off the runtime.
-        let series = blocking(move || {
-            Ok(engine
-                .list_series()
-                .iter()
-                .map(convert::series_info_to_proto)
-                .collect())
-        })
-        .await?;
-        Ok(Response::new(pb::ListSeriesResponse { series }))
+        let req = request.into_inner();
+        self.node.read_barrier(req.stale_ok).await?;
+        list_series::page(self.engine.clone(), req)
+            .await
+            .map(Response::new)
     }
 
     async fn flush(

@@ -18,13 +18,19 @@ pub enum Statement {
         offset: u64,
     },
     /// `SHOW TAG KEYS [FROM sources]`, `SHOW TAG VALUES [FROM sources] WITH KEY = k` (or
-    /// `IN (k1, k2)`), `SHOW FIELD KEYS [FROM sources]`, `SHOW SERIES [FROM sources]`: what
-    /// Grafana's query editor asks to offer measurements, tags and fields.
+    /// `IN (k1, k2)`), `SHOW FIELD KEYS [FROM sources]`, `SHOW SERIES [FROM sources]`, each
+    /// with an optional `LIMIT n` and `OFFSET n`: what Grafana's query editor asks to offer
+    /// measurements, tags and fields.
     ShowSchema {
         /// Which listing.
         what: SchemaListing,
         /// The measurements it covers; empty: all.
         sources: Vec<Source>,
+        /// At most this many rows (0: all): of the one result of `SHOW SERIES`, of each
+        /// measurement's result for the others, as in InfluxDB 1.x.
+        limit: u64,
+        /// Skip this many rows first, counted as `limit` is.
+        offset: u64,
     },
 }
 

@@ -5,15 +5,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use std::collections::{BTreeMap, BTreeSet};
+use lodestone_engine::{Engine, Error, Point, SeriesInfo};
 
-use lodestone_engine::{Engine, Error, Point, SeriesInfo, ValueType};
-use regex::Regex;
-
-use super::ast::{SchemaListing, Select, Source, Statement};
+use super::ast::{Select, Statement};
 use super::plan::plan;
 use super::result::{Rows, StatementResult, Table};
-use super::{select_agg, select_raw};
+use super::{select_agg, select_raw, show};
 
 /// The name `SHOW DATABASES` gives for the one database Lodestone keeps.
 pub const DATABASE_NAME: &str = "lodestone";
@@ -62,121 +59,13 @@ fn statement(engine: &Engine, s: &Statement, now: i64) -> StatementResult {
             t.rows = rows;
             Ok(vec![t])
         }
-        Statement::ShowSchema { what, sources } => show_schema(engine, what, sources),
+        Statement::ShowSchema {
+            what,
+            sources,
+            limit,
+            offset,
+        } => show::schema(engine, what, sources, *limit, *offset),
     }
-}
-
-/// `SHOW TAG KEYS | TAG VALUES | FIELD KEYS | SERIES`: one result series per measurement
-/// (measurement = series name, as `SHOW MEASUREMENTS` lists them), in name order; `SHOW
-/// SERIES` is one unnamed result of line-protocol keys, as InfluxDB answers.
-fn show_schema(engine: &Engine, what: &SchemaListing, sources: &[Source]) -> StatementResult {
-    let mut regexes = Vec::new();
-    for s in sources {
-        if let Source::Regex(p) = s {
-            regexes.push(Regex::new(p).map_err(|e| format!("invalid regex /{p}/: {e}"))?);
-        }
-    }
-    let wanted = |m: &str| {
-        sources.is_empty()
-            || sources
-                .iter()
-                .any(|s| matches!(s, Source::Name(n) if n == m))
-            || regexes.iter().any(|r| r.is_match(m))
-    };
-    let mut by_measurement: BTreeMap<String, Vec<SeriesInfo>> = BTreeMap::new();
-    for info in engine.list_series() {
-        if wanted(info.key.name()) {
-            by_measurement
-                .entry(info.key.name().to_string())
-                .or_default()
-                .push(info);
-        }
-    }
-    if let SchemaListing::Series = what {
-        let keys: BTreeSet<String> = by_measurement
-            .values()
-            .flatten()
-            .map(|i| line_protocol_key(&i.key))
-            .collect();
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut t = names_table("", keys.into_iter().collect());
-        t.columns = vec!["key".to_string()];
-        return Ok(vec![t]);
-    }
-    let mut tables = Vec::new();
-    for (m, infos) in by_measurement {
-        let (columns, rows) = match what {
-            SchemaListing::TagKeys => {
-                let keys: BTreeSet<&str> = infos
-                    .iter()
-                    .flat_map(|i| i.key.labels().iter().map(|(k, _)| k.as_str()))
-                    .collect();
-                (
-                    vec!["tagKey"],
-                    Rows::Names(keys.into_iter().map(str::to_string).collect()),
-                )
-            }
-            SchemaListing::TagValues(keys) => {
-                let pairs: BTreeSet<(&str, &str)> = infos
-                    .iter()
-                    .flat_map(|i| i.key.labels().iter())
-                    .filter(|(k, _)| keys.iter().any(|w| w == k))
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                let pairs = pairs
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                (vec!["key", "value"], Rows::Pairs(pairs))
-            }
-            SchemaListing::FieldKeys => {
-                let kind = match infos[0].value_type {
-                    ValueType::F64 => "float",
-                    ValueType::I64 => "integer",
-                    ValueType::Bool => "boolean",
-                };
-                (
-                    vec!["fieldKey", "fieldType"],
-                    Rows::Pairs(vec![("value".to_string(), kind.to_string())]),
-                )
-            }
-            SchemaListing::Series => continue, // answered above
-        };
-        if rows.is_empty() {
-            continue;
-        }
-        tables.push(Table {
-            name: m,
-            tags: Vec::new(),
-            columns: columns.into_iter().map(str::to_string).collect(),
-            rows,
-        });
-    }
-    Ok(tables)
-}
-
-/// `m,tag=v,...` with line-protocol escapes, as InfluxDB lists series keys.
-fn line_protocol_key(key: &lodestone_engine::SeriesKey) -> String {
-    let esc = |s: &str, specials: &[char]| {
-        let mut out = String::with_capacity(s.len());
-        for c in s.chars() {
-            if specials.contains(&c) {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    };
-    let mut out = esc(key.name(), &[',', ' ']);
-    for (k, v) in key.labels() {
-        out.push(',');
-        out.push_str(&esc(k, &[',', '=', ' ']));
-        out.push('=');
-        out.push_str(&esc(v, &[',', '=', ' ']));
-    }
-    out
 }
 
 fn names_table(name: &str, names: Vec<String>) -> Table {

@@ -4,8 +4,8 @@
 //!
 //! Pipeline: [`http`] (parameters) → [`lex`] and [`parse`] (text → [`ast`]) → [`plan`]
 //! (catalog, time range from [`cond`], result series) → [`exec`] ([`select_raw`],
-//! [`select_agg`] with [`summaries`] or [`aggregate`], and [`fill`]) → [`result`] tables →
-//! [`json`].
+//! [`select_agg`] with [`summaries`] or [`aggregate`], and [`fill`]; schema listings in
+//! [`show`]) → [`result`] tables → [`json`].
 //!
 //! # What works
 //! - `SELECT field[, ...]` (raw points) or `SELECT f(field) [AS name][, ...]` with `mean`,
@@ -27,7 +27,10 @@
 //!   `SHOW MEASUREMENTS [LIMIT n] [OFFSET n]` (the distinct series names), and what
 //!   Grafana's query editor asks: `SHOW TAG KEYS`, `SHOW TAG VALUES ... WITH KEY = k | IN
 //!   (..)`, `SHOW FIELD KEYS` (each measurement has the field `value`), `SHOW SERIES`, each
-//!   with an optional `FROM` list of names and `/regex/`es (no `WHERE`).
+//!   with an optional `FROM` list of names and `/regex/`es (no `WHERE`) and `LIMIT n` /
+//!   `OFFSET n` (of the one list of `SHOW SERIES`, of each measurement's rows for the
+//!   others, as InfluxDB 1.x counts them); the series are chosen through the engine's series
+//!   index ([`show`]).
 //! - Statements separated by `;`; the first failing one stops the rest (`not executed`).
 //!
 //! # Semantics worth knowing
@@ -64,6 +67,7 @@ pub mod plan;
 pub mod result;
 pub mod select_agg;
 pub mod select_raw;
+pub mod show;
 pub mod summaries;
 pub mod time;
 

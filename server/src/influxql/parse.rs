@@ -9,8 +9,10 @@
 //! statement = select | "CREATE DATABASE" ident | "SHOW DATABASES"
 //!           | "SHOW MEASUREMENTS" [ "ON" ident ] [ "LIMIT" int ] [ "OFFSET" int ]
 //!           | "SHOW" ( "TAG KEYS" | "FIELD KEYS" | "SERIES" ) [ "ON" ident ] [ "FROM" sources ]
+//!             [ "LIMIT" int ] [ "OFFSET" int ]
 //!           | "SHOW TAG VALUES" [ "ON" ident ] [ "FROM" sources ]
 //!             "WITH KEY" ( "=" ident | "IN" "(" ident { "," ident } ")" )
+//!             [ "LIMIT" int ] [ "OFFSET" int ]
 //! select    = "SELECT" field { "," field } "FROM" source { "," source }
 //!             [ "WHERE" cond ] [ "GROUP BY" dim { "," dim } [ fill ] ]
 //!             [ "ORDER BY" "time" [ "ASC" | "DESC" ] ] [ "LIMIT" int ] [ "OFFSET" int ]
@@ -250,16 +252,7 @@ impl Parser<'_> {
                 if self.eat_kw("ON")? {
                     self.ident()?;
                 }
-                let limit = if self.eat_kw("LIMIT")? {
-                    self.unsigned()?
-                } else {
-                    0
-                };
-                let offset = if self.eat_kw("OFFSET")? {
-                    self.unsigned()?
-                } else {
-                    0
-                };
+                let (limit, offset) = self.limit_offset()?;
                 return Ok(Statement::ShowMeasurements { limit, offset });
             }
             let listing = if is_kw(&what, "TAG") {
@@ -305,7 +298,13 @@ impl Parser<'_> {
                         self.expect_op(")")?;
                     }
                 }
-                return Ok(Statement::ShowSchema { what, sources });
+                let (limit, offset) = self.limit_offset()?;
+                return Ok(Statement::ShowSchema {
+                    what,
+                    sources,
+                    limit,
+                    offset,
+                });
             }
             return Err(self.error(
                 &what,
@@ -313,6 +312,21 @@ impl Parser<'_> {
             ));
         }
         Err(self.error(&t, "SELECT, SHOW, CREATE"))
+    }
+
+    /// `[ "LIMIT" int ] [ "OFFSET" int ]` of a SHOW statement; 0 for each one left out.
+    fn limit_offset(&mut self) -> Result<(u64, u64), ParseError> {
+        let limit = if self.eat_kw("LIMIT")? {
+            self.unsigned()?
+        } else {
+            0
+        };
+        let offset = if self.eat_kw("OFFSET")? {
+            self.unsigned()?
+        } else {
+            0
+        };
+        Ok((limit, offset))
     }
 
     fn select(&mut self) -> Result<Select, ParseError> {

@@ -190,39 +190,61 @@ proptest! {
 fn schema_listings_parse_with_their_sources_and_keys() {
     use super::ast::SchemaListing;
     let one = |q: &str| parse_query(q).unwrap().remove(0);
+    let listing = |what, sources| Statement::ShowSchema {
+        what,
+        sources,
+        limit: 0,
+        offset: 0,
+    };
     assert_eq!(
         one("SHOW TAG KEYS"),
-        Statement::ShowSchema {
-            what: SchemaListing::TagKeys,
-            sources: vec![]
-        }
+        listing(SchemaListing::TagKeys, vec![])
     );
     assert_eq!(
         one("SHOW TAG VALUES ON bench FROM \"temperature\" WITH KEY = \"site\""),
-        Statement::ShowSchema {
-            what: SchemaListing::TagValues(vec!["site".into()]),
-            sources: vec![Source::Name("temperature".into())],
-        }
+        listing(
+            SchemaListing::TagValues(vec!["site".into()]),
+            vec![Source::Name("temperature".into())],
+        )
     );
     assert_eq!(
         one("show tag values from /temp.*/ with key in (site, asset)"),
-        Statement::ShowSchema {
-            what: SchemaListing::TagValues(vec!["site".into(), "asset".into()]),
-            sources: vec![Source::Regex("temp.*".into())],
-        }
+        listing(
+            SchemaListing::TagValues(vec!["site".into(), "asset".into()]),
+            vec![Source::Regex("temp.*".into())],
+        )
     );
     assert_eq!(
         one("SHOW FIELD KEYS FROM m"),
-        Statement::ShowSchema {
-            what: SchemaListing::FieldKeys,
-            sources: vec![Source::Name("m".into())],
-        }
+        listing(SchemaListing::FieldKeys, vec![Source::Name("m".into())])
     );
+    assert_eq!(one("SHOW SERIES"), listing(SchemaListing::Series, vec![]));
+}
+
+#[test]
+fn schema_listings_take_limit_and_offset_after_everything_else() {
+    use super::ast::SchemaListing;
+    let one = |q: &str| parse_query(q).unwrap().remove(0);
+    let window = |s: Statement| match s {
+        Statement::ShowSchema { limit, offset, .. } => (limit, offset),
+        other => panic!("not a schema listing: {other:?}"),
+    };
+    assert_eq!(window(one("SHOW SERIES LIMIT 3 OFFSET 2")), (3, 2));
+    assert_eq!(window(one("show series from m, /x/ offset 7")), (0, 7));
     assert_eq!(
-        one("SHOW SERIES"),
+        one("SHOW TAG VALUES FROM m WITH KEY IN (a, b) LIMIT 1 OFFSET 1"),
         Statement::ShowSchema {
-            what: SchemaListing::Series,
-            sources: vec![]
+            what: SchemaListing::TagValues(vec!["a".into(), "b".into()]),
+            sources: vec![Source::Name("m".into())],
+            limit: 1,
+            offset: 1,
         }
     );
+    assert_eq!(window(one("SHOW TAG KEYS LIMIT 5")), (5, 0));
+    assert_eq!(window(one("SHOW FIELD KEYS FROM m LIMIT 1")), (1, 0));
+    // Before WITH KEY is not where InfluxDB takes them, and a count must be a whole number.
+    assert!(parse_query("SHOW TAG VALUES LIMIT 1 WITH KEY = a").is_err());
+    assert!(parse_query("SHOW SERIES LIMIT x").is_err());
+    assert!(parse_query("SHOW SERIES LIMIT -1").is_err());
+    assert!(parse_query("SHOW SERIES OFFSET 1 LIMIT 1").is_err());
 }

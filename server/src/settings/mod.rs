@@ -52,7 +52,10 @@ impl Default for ServeSettings {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             grpc_listen: SocketAddr::from(([127, 0, 0, 1], 7400)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 7401)),
-            engine: Options::default(),
+            engine: Options {
+                max_series: default_max_series(),
+                ..Options::default()
+            },
             cluster: None,
         }
     }
@@ -113,10 +116,7 @@ impl ServeSettings {
         );
         set(&mut e.wal_flush_bytes, st.wal_flush_size.map(|b| b.0));
         set(&mut e.chunk_max_points, st.chunk_max_points);
-        e.max_series = flags
-            .max_series
-            .or(st.max_series)
-            .unwrap_or_else(default_max_series);
+        set(&mut e.max_series, flags.max_series.or(st.max_series));
         set(
             &mut e.chunk_max_bytes,
             st.chunk_max_size.map(|b| b.as_usize()),
