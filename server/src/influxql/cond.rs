@@ -49,6 +49,25 @@ impl TagPred {
     }
 }
 
+impl TagPred {
+    /// The `tag = 'value'` conditions (value not empty) that every series satisfying the
+    /// predicate meets: those joined by AND at the top. The series index answers them
+    /// without looking at other series.
+    pub fn required_equalities(&self) -> Vec<(&str, &str)> {
+        match self {
+            TagPred::And(a, b) => {
+                let mut out = a.required_equalities();
+                out.extend(b.required_equalities());
+                out
+            }
+            TagPred::Eq(tag, value, false) if !value.is_empty() => {
+                vec![(tag.as_str(), value.as_str())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Splits a condition into the time range `[start, end)` (unbounded sides are `i64::MIN`
 /// and `i64::MAX`) and the tag predicate, if any. `now` is the query's `now()`.
 pub fn time_range_and_tags(c: &Cond, now: i64) -> Result<(i64, i64, Option<TagPred>), String> {
