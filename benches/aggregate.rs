@@ -237,7 +237,7 @@ fn raw_chunks(dir: &Path) -> Vec<(Segment, Vec<ChunkMeta>)> {
             let id = segment::parse_file_name(name.to_str()?)?;
             // The one series of the store gets id 0.
             let seg = Segment::open(&segment::file_path(&dir, id), id, &mut |key, _| {
-                assert_eq!(*key, k, "the store holds one series");
+                assert_eq!(key, k.as_text(), "the store holds one series");
                 Ok(0)
             })
             .expect("open segment");

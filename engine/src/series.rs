@@ -160,6 +160,63 @@ impl SeriesKey {
     }
 }
 
+impl SeriesKey {
+    /// The key's canonical text: the name, then each label's name and value, every part
+    /// followed by a NUL byte. Equal keys have equal texts, and texts order as keys do.
+    pub fn as_text(&self) -> &str {
+        &self.text
+    }
+
+    /// The key whose canonical text is `text`, as [`SeriesKey::as_text`] gives it or
+    /// [`SeriesKey::decode_text`] writes it; `None` for any other text.
+    pub fn from_text(text: &str) -> Option<SeriesKey> {
+        let mut parts = text.strip_suffix('\0')?.split('\0');
+        let name = parts.next()?;
+        let rest: Vec<&str> = parts.collect();
+        if rest.len() % 2 != 0 {
+            return None;
+        }
+        let labels: Vec<(&str, &str)> = rest.chunks(2).map(|p| (p[0], p[1])).collect();
+        if labels.windows(2).any(|w| w[0].0 >= w[1].0) || validate(name, &labels).is_err() {
+            return None;
+        }
+        Some(SeriesKey { text: text.into() })
+    }
+
+    /// Reads the binary form written by [`SeriesKey::encode`] into `text` (cleared first)
+    /// as the key's canonical text, checked as [`SeriesKey::decode`] checks it, without
+    /// making a key: opening a store looks up a million keys that are mostly known already.
+    pub fn decode_text(r: &mut Reader<'_>, text: &mut String) -> Result<(), Option<String>> {
+        let start = r.clone();
+        text.clear();
+        let name = get_str(r)?;
+        let n = r.u16().map_err(|Short| None)? as usize;
+        let mut ok = n <= MAX_LABELS && check_text("", name).is_ok();
+        text.push_str(name);
+        text.push('\0');
+        let mut prev: Option<&str> = None;
+        for _ in 0..n {
+            let k = get_str(r)?;
+            let v = get_str(r)?;
+            ok &= prev.is_none_or(|p| p < k)
+                && check_text("", k).is_ok()
+                && check_text("", v).is_ok();
+            prev = Some(k);
+            text.push_str(k);
+            text.push('\0');
+            text.push_str(v);
+            text.push('\0');
+        }
+        if !ok {
+            // The slow path names what is wrong.
+            let mut again = start;
+            SeriesKey::decode(&mut again)?;
+            return Err(Some("series key is invalid".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Checks the parts of a key whose labels are sorted.
 fn validate<K: AsRef<str>, V: AsRef<str>>(name: &str, labels: &[(K, V)]) -> Result<()> {
     let bad = |reason: String| Error::InvalidSeries {
@@ -265,6 +322,36 @@ mod tests {
         );
         assert_eq!(a.label("site"), Some("p1"));
         assert_eq!(a.label("line"), None);
+    }
+
+    #[test]
+    fn canonical_text_round_trips_and_decodes_without_a_key() {
+        let k = SeriesKey::new("flow", [("site", "p\"1"), ("line", "l01")]).unwrap();
+        assert_eq!(SeriesKey::from_text(k.as_text()), Some(k.clone()));
+        assert_eq!(SeriesKey::from_text("flow"), None);
+        assert_eq!(
+            SeriesKey::from_text("flow\0b\0x\0a\0y\0"),
+            None,
+            "unsorted labels"
+        );
+        let mut buf = Vec::new();
+        k.encode(&mut buf);
+        let mut text = String::new();
+        SeriesKey::decode_text(&mut Reader::new(&buf), &mut text).unwrap();
+        assert_eq!(text, k.as_text());
+        for cut in 0..buf.len() {
+            assert_eq!(
+                SeriesKey::decode_text(&mut Reader::new(&buf[..cut]), &mut text),
+                Err(None)
+            );
+        }
+        let bad = SeriesKey::new("flow", [("a", "1"), ("b", "2")]).unwrap();
+        let mut buf = Vec::new();
+        bad.encode(&mut buf);
+        let at = buf.iter().position(|&b| b == b'b').unwrap();
+        buf[at] = b'a'; // labels a, a: not sorted
+        let err = SeriesKey::decode_text(&mut Reader::new(&buf), &mut text).unwrap_err();
+        assert!(err.is_some_and(|e| e.contains("not sorted")));
     }
 
     #[test]

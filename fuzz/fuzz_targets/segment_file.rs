@@ -10,9 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let path = dir.path().join("00000000000000000001.seg");
     std::fs::write(&path, data).expect("write");
     let mut ids = std::collections::HashMap::new();
-    let mut resolve = |key: &lodestone_engine::SeriesKey, _| {
+    let mut resolve = |text: &str, _| {
         let next = ids.len() as u32;
-        Ok(*ids.entry(key.clone()).or_insert(next))
+        Ok(*ids.entry(text.to_string()).or_insert(next))
     };
     if let Ok(seg) = Segment::open(&path, 1, &mut resolve) {
         for series in seg.series().flatten() {

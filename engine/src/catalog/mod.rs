@@ -31,6 +31,9 @@ pub struct SeriesEntry {
     pub value_type: ValueType,
     latest: Mutex<Option<Point>>,
     metadata: Mutex<Option<Arc<SeriesMetadata>>>,
+    /// Set when retention or compaction dropped the last file naming the series: the
+    /// `metadata` file then lists it, so that it stays known after a restart.
+    kept: std::sync::atomic::AtomicBool,
 }
 
 impl SeriesEntry {
@@ -55,6 +58,16 @@ impl SeriesEntry {
     /// The metadata, if any was set.
     pub fn metadata(&self) -> Option<Arc<SeriesMetadata>> {
         self.metadata.lock().clone()
+    }
+
+    /// True when only the `metadata` file keeps the series known (see [`SeriesEntry::keep`]).
+    pub fn is_kept(&self) -> bool {
+        self.kept.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Marks the series as known though no data file names it any more.
+    pub fn keep(&self) {
+        self.kept.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Replaces the metadata.
@@ -83,6 +96,24 @@ impl Catalog {
             .map(|&id| &self.entries[id as usize])
     }
 
+    /// Looks a series up by its key's canonical text ([`SeriesKey::as_text`]).
+    pub fn get_text(&self, text: &str) -> Option<&Arc<SeriesEntry>> {
+        // A key hashes as its text does: its one field is that text.
+        let hash = self.hasher.hash_one(text);
+        self.by_key
+            .find(hash, |&id| self.entries[id as usize].key.as_text() == text)
+            .map(|&id| &self.entries[id as usize])
+    }
+
+    /// Makes room for `more` series.
+    pub fn reserve(&mut self, more: usize) {
+        let entries = &self.entries;
+        let hasher = &self.hasher;
+        self.by_key
+            .reserve(more, |&i| hasher.hash_one(&entries[i as usize].key));
+        self.entries.reserve(more);
+    }
+
     /// Looks a series up by id.
     pub fn by_id(&self, id: u32) -> Option<&Arc<SeriesEntry>> {
         self.entries.get(id as usize)
@@ -99,6 +130,7 @@ impl Catalog {
             value_type,
             latest: Mutex::new(None),
             metadata: Mutex::new(None),
+            kept: std::sync::atomic::AtomicBool::new(false),
         });
         let entries = &self.entries;
         let hasher = &self.hasher;

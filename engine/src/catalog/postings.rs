@@ -10,37 +10,42 @@
 //! Ids are given out in increasing order and series are never forgotten, so appending an id
 //! keeps every list sorted.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
 
 use crate::select::{Matcher, Selector};
 use crate::series::SeriesKey;
 
-/// Postings lists by name and by label.
+/// Postings lists by name and by label. A label's values are kept sorted, so that a
+/// pattern with a literal prefix (`FIC-00.*`) looks only at the values that start with it.
 #[derive(Debug, Default)]
 pub struct Postings {
     names: HashMap<Box<str>, Vec<u32>>,
-    labels: HashMap<Box<str>, HashMap<Box<str>, Vec<u32>>>,
-}
-
-/// The ids one matcher admits, as found from the index.
-enum Found {
-    /// Exactly these (sorted).
-    Ids(Vec<u32>),
-    /// Any series without the label, and those with a value the matcher admits: too many to
-    /// list cheaply, so the matcher is checked on each candidate instead.
-    Filter,
+    labels: HashMap<Box<str>, BTreeMap<Box<str>, Vec<u32>>>,
 }
 
 impl Postings {
     /// Adds series `id`, newer than every id added before, with key `key`.
     pub fn add(&mut self, id: u32, key: &SeriesKey) {
-        push_id(&mut self.names, key.name(), id);
+        match self.names.get_mut(key.name()) {
+            Some(ids) => ids.push(id),
+            None => {
+                self.names.insert(key.name().into(), vec![id]);
+            }
+        }
         for (k, v) in key.labels() {
             let values = match self.labels.get_mut(k) {
                 Some(values) => values,
                 None => self.labels.entry(k.into()).or_default(),
             };
-            push_id(values, v, id);
+            match values.get_mut(v) {
+                Some(ids) => ids.push(id),
+                None => {
+                    values.insert(v.into(), vec![id]);
+                }
+            }
         }
     }
 
@@ -51,105 +56,175 @@ impl Postings {
         sel: &Selector,
         key_of: impl Fn(u32) -> Option<&'a SeriesKey>,
     ) -> Vec<u32> {
+        let mut lists: Vec<Cow<'_, [u32]>> = Vec::new();
+        // Matchers the lists answer exactly need no check on the candidates.
+        let mut name_answered = false;
+        let mut answered = vec![false; sel.labels.len()];
         // Exact matchers first: their lists are found without looking at other values.
-        let mut sets: Vec<Vec<u32>> = Vec::new();
         if let Matcher::Equal(v) = &sel.name {
-            sets.push(self.names.get(v.as_str()).cloned().unwrap_or_default());
+            lists.push(Cow::Borrowed(
+                self.names.get(v.as_str()).map_or(&[], |l| &l[..]),
+            ));
+            name_answered = true;
         }
-        for (label, m) in &sel.labels {
-            if matches!(m, Matcher::Equal(v) if !v.is_empty()) {
-                sets.push(self.label_ids(label, m).unwrap_or_default());
-            }
-        }
-        // Without one, the name pattern and every matcher that needs its label present
-        // narrow the candidates by their own lists.
-        if sets.is_empty() {
-            sets.push(self.name_ids(&sel.name));
-            for (label, m) in &sel.labels {
-                if let Found::Ids(ids) = self.found(label, m) {
-                    sets.push(ids);
+        for (i, (label, m)) in sel.labels.iter().enumerate() {
+            if let Matcher::Equal(v) = m {
+                if !v.is_empty() {
+                    let ids = self
+                        .labels
+                        .get(label.as_str())
+                        .and_then(|vs| vs.get(v.as_str()))
+                        .map_or(&[][..], |l| &l[..]);
+                    lists.push(Cow::Borrowed(ids));
+                    answered[i] = true;
                 }
             }
         }
-        sets.sort_by_key(Vec::len);
-        let mut sets = sets.into_iter();
-        let mut ids = sets.next().unwrap_or_default();
-        for s in sets {
+        // The smallest exact list bounds what the other matchers may cost to list: past it,
+        // checking them on each candidate is cheaper.
+        let budget = lists.iter().map(|l| l.len()).min();
+        if !name_answered && budget.is_none() {
+            lists.push(Cow::Owned(union(
+                self.names
+                    .iter()
+                    .filter(|(name, _)| sel.name.matches(name))
+                    .map(|(_, ids)| &ids[..]),
+            )));
+            name_answered = true;
+        }
+        for (i, (label, m)) in sel.labels.iter().enumerate() {
+            if answered[i] || m.matches("") {
+                continue;
+            }
+            if let Some(ids) = self.label_ids(label, m, budget.map(|b| b.saturating_mul(4))) {
+                lists.push(Cow::Owned(ids));
+                answered[i] = true;
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let mut lists = lists.into_iter();
+        let mut ids = lists.next().map(Cow::into_owned).unwrap_or_default();
+        for l in lists {
             if ids.is_empty() {
                 break;
             }
-            ids = intersect(&ids, &s);
+            ids = intersect(&ids, &l);
         }
-        ids.retain(|&id| key_of(id).is_some_and(|k| sel.matches(k)));
+        let rest: Vec<&(String, Matcher)> = sel
+            .labels
+            .iter()
+            .zip(&answered)
+            .filter(|(_, done)| !**done)
+            .map(|(lm, _)| lm)
+            .collect();
+        if !name_answered || !rest.is_empty() {
+            ids.retain(|&id| {
+                key_of(id).is_some_and(|k| {
+                    (name_answered || sel.name.matches(k.name()))
+                        && rest
+                            .iter()
+                            .all(|(label, m)| m.matches(k.label(label).unwrap_or("")))
+                })
+            });
+        }
         ids
     }
 
-    /// The ids with a name `m` admits. Names are never empty, and there are few of them.
-    fn name_ids(&self, m: &Matcher) -> Vec<u32> {
-        union(
-            self.names
-                .iter()
-                .filter(|(name, _)| m.matches(name))
-                .map(|(_, ids)| ids),
-        )
-    }
-
-    /// The ids whose label `label` has a value `m` admits, when `m` does not admit a missing
-    /// label (the empty value).
-    fn label_ids(&self, label: &str, m: &Matcher) -> Option<Vec<u32>> {
-        let values = self.labels.get(label);
-        if let Matcher::Equal(v) = m {
-            return Some(
-                values
-                    .and_then(|vs| vs.get(v.as_str()))
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+    /// The ids whose label `label` has a value `m` admits (`m` does not admit the empty
+    /// value, so series without the label are not among them); `None` when listing them
+    /// would look at more than `budget` ids (no bound without one). A pattern with a
+    /// literal prefix looks only at the values that start with it.
+    fn label_ids(&self, label: &str, m: &Matcher, budget: Option<usize>) -> Option<Vec<u32>> {
+        let Some(values) = self.labels.get(label) else {
+            return Some(Vec::new());
+        };
+        let prefix = match m {
+            Matcher::Matches(p) => literal_prefix(p.as_str()),
+            _ => "",
+        };
+        if prefix.is_empty() && budget.is_some() {
+            return None;
         }
-        let values = values?;
-        Some(union(
-            values
-                .iter()
-                .filter(|(value, _)| m.matches(value))
-                .map(|(_, ids)| ids),
-        ))
-    }
-
-    fn found(&self, label: &str, m: &Matcher) -> Found {
-        if m.matches("") {
-            return Found::Filter;
+        let mut lists = Vec::new();
+        let mut seen = 0usize;
+        let range = values
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(v, _)| v.starts_with(prefix));
+        for (value, ids) in range {
+            seen += ids.len();
+            if budget.is_some_and(|b| seen > b) {
+                return None;
+            }
+            if m.matches(value) {
+                lists.push(&ids[..]);
+            }
         }
-        Found::Ids(self.label_ids(label, m).unwrap_or_default())
+        Some(union(lists.into_iter()))
     }
 
     /// Approximate bytes held.
     pub fn mem_bytes(&self) -> usize {
         const ENTRY: usize = 16 + 24 + 16;
-        let lists = |m: &HashMap<Box<str>, Vec<u32>>| {
-            m.iter()
-                .map(|(k, v)| ENTRY + k.len() + v.capacity() * 4)
-                .sum::<usize>()
-        };
-        lists(&self.names)
-            + self
-                .labels
-                .iter()
-                .map(|(k, vs)| ENTRY + k.len() + lists(vs))
-                .sum::<usize>()
+        let size = |k: &str, v: &Vec<u32>| ENTRY + k.len() + v.capacity() * 4;
+        let names: usize = self.names.iter().map(|(k, v)| size(k, v)).sum();
+        let labels: usize = self
+            .labels
+            .iter()
+            .map(|(k, vs)| ENTRY + k.len() + vs.iter().map(|(v, l)| size(v, l)).sum::<usize>())
+            .sum();
+        names + labels
     }
 }
 
-fn push_id(lists: &mut HashMap<Box<str>, Vec<u32>>, value: &str, id: u32) {
-    match lists.get_mut(value) {
-        Some(ids) => ids.push(id),
-        None => {
-            lists.insert(value.into(), vec![id]);
-        }
+/// The literal text every value a pattern (anchored at both ends) matches must start with:
+/// the leading run of plain characters, without the last one when a quantifier follows it.
+/// Empty when the pattern could start otherwise (an alternation anywhere, a group, a class,
+/// an escape or a flag first).
+fn literal_prefix(pattern: &str) -> &str {
+    if pattern.contains('|') {
+        return "";
     }
+    let plain = |c: char| {
+        c.is_alphanumeric()
+            || matches!(
+                c,
+                '-' | '_'
+                    | '/'
+                    | ':'
+                    | ','
+                    | '='
+                    | ' '
+                    | '@'
+                    | '#'
+                    | '%'
+                    | '~'
+                    | '!'
+                    | '<'
+                    | '>'
+                    | ';'
+                    | '\''
+                    | '"'
+                    | '&'
+            )
+    };
+    let end = pattern
+        .char_indices()
+        .find(|&(_, c)| !plain(c))
+        .map_or(pattern.len(), |(i, _)| i);
+    let next = pattern[end..].chars().next();
+    if matches!(next, Some('*' | '?' | '{' | '+')) {
+        // The quantifier applies to the last character, which may then be absent or repeat.
+        let last = pattern[..end].chars().next_back().map_or(0, char::len_utf8);
+        return &pattern[..end - last];
+    }
+    &pattern[..end]
 }
 
 /// The union of disjoint sorted lists (a series has one name and one value per label).
-fn union<'a>(lists: impl Iterator<Item = &'a Vec<u32>>) -> Vec<u32> {
+fn union<'a>(lists: impl Iterator<Item = &'a [u32]>) -> Vec<u32> {
     let mut out: Vec<u32> = lists.flatten().copied().collect();
     out.sort_unstable();
     out
@@ -252,6 +327,19 @@ mod tests {
         check(sel(any(), &[("missing", re(".+"))]));
         check(sel(any(), &[("missing", re(".*"))]));
         check(sel(any(), &[("site", eq("s9"))]));
+    }
+
+    #[test]
+    fn literal_prefixes_are_what_every_match_starts_with() {
+        assert_eq!(literal_prefix("FIC-00043.*"), "FIC-00043");
+        assert_eq!(literal_prefix("T-0[0-2].*"), "T-0");
+        assert_eq!(literal_prefix("abc*"), "ab");
+        assert_eq!(literal_prefix("abc+"), "ab");
+        assert_eq!(literal_prefix("ab{2}"), "a");
+        assert_eq!(literal_prefix("ab|cd"), "");
+        assert_eq!(literal_prefix("(?i)abc"), "");
+        assert_eq!(literal_prefix(".*x"), "");
+        assert_eq!(literal_prefix("plain"), "plain");
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub(super) fn apply_retention(inner: &Arc<Inner>, now: i64) -> Result<(u64, u64)
     }
     let bytes = expired.iter().map(|s| s.size()).sum();
     install(inner, &expired, None)?;
+    keep_forgotten(inner, expired.iter().flat_map(|s| s.series_ids()))?;
     // The newest point of a series may have gone with its file.
     let ids: BTreeSet<u32> = expired
         .iter()
@@ -107,6 +108,42 @@ pub(super) fn apply_retention(inner: &Arc<Inner>, now: i64) -> Result<(u64, u64)
         .retention_drops
         .fetch_add(expired.len() as u64, Ordering::Relaxed);
     Ok((expired.len() as u64, bytes))
+}
+
+/// Series stay known for good, also once retention has dropped every file that named them:
+/// of `ids`, those that no file names any more are marked kept, and the `metadata` file,
+/// which lists them from then on, is rewritten before this returns.
+fn keep_forgotten(inner: &Inner, ids: impl Iterator<Item = u32>) -> Result<()> {
+    let version = inner.version.read().clone();
+    let named = |id: u32| {
+        version
+            .segments
+            .iter()
+            .chain(&version.rollups)
+            .any(|s| s.contains(id))
+    };
+    let mut marked = false;
+    {
+        let catalog = inner.catalog.read();
+        for id in ids.collect::<BTreeSet<u32>>() {
+            let Some(entry) = catalog.by_id(id) else {
+                continue;
+            };
+            let elsewhere = entry.is_kept()
+                || entry.metadata().is_some()
+                || version.tombstones.get(&entry.key).is_some();
+            if !elsewhere && !named(id) {
+                entry.keep();
+                marked = true;
+            }
+        }
+    }
+    if marked {
+        inner.metadata_changes.fetch_add(1, Ordering::Release);
+        let mut side_files = inner.flush_lock.lock();
+        super::flush::write_side_files(inner, &mut side_files)?;
+    }
+    Ok(())
 }
 
 /// Recomputes the newest visible point of series `ids` after their data was dropped.
@@ -191,6 +228,7 @@ pub(super) fn compact(
         let mut expired = BTreeSet::new();
         let out = merge(inner, &version, &group, now, &mut expired)?;
         install(inner, &group, out.clone())?;
+        keep_forgotten(inner, expired.iter().copied())?;
         refresh_latest(inner, &expired)?;
         report.partitions += 1;
         report.files_in += group.len() as u64;
@@ -258,7 +296,7 @@ fn has_dropped_data(inner: &Inner, version: &Version, group: &Group, now: i64) -
 }
 
 /// Writes the merge of `group`; `None` when nothing is left in it. Adds to `expired` the
-/// raw series left out because their retention has passed.
+/// series left out because their retention has passed.
 fn merge(
     inner: &Inner,
     version: &Version,
@@ -294,9 +332,7 @@ fn merge(
             return Err(Error::Closed);
         }
         if retention::expired(&inner.opts.retention, key, info.tier, info.last_ts, now) {
-            if info.tier == RAW {
-                expired.insert(entry.id);
-            }
+            expired.insert(entry.id);
             continue;
         }
         let vt = entry.value_type;
@@ -326,8 +362,9 @@ fn merge(
 }
 
 /// The chunks of `key` merged from the raw files of `group`: copied when no two of them
-/// overlap in time and nothing of them is hidden (compressed cold first when old enough),
-/// else decoded, merged (newest write winning) and coded afresh.
+/// overlap in time, nothing of them is hidden and they are not mostly small (compressed
+/// cold first when old enough), else decoded, merged (newest write winning) and coded
+/// afresh into as few chunks as the chunk size allows.
 fn raw_chunks(
     version: &Version,
     group: &Group,
@@ -352,7 +389,12 @@ fn raw_chunks(
     }
     all.sort_by_key(|(_, m)| m.min_ts);
     let disjoint = all.windows(2).all(|w| w[0].1.max_ts < w[1].1.min_ts);
-    if disjoint && !hidden_any {
+    // A slow tag gets a chunk of a few points at every flush; merged, its partition holds
+    // one chunk, which pays its framing, index entry, summary and coder tables once.
+    // Chunks that are mostly full are copied as they are: re-coding them gains little.
+    let points: usize = all.iter().map(|(_, m)| m.count as usize).sum();
+    let fragmented = all.len() > 1 && points < all.len() * limits.max_points / 4;
+    if disjoint && !hidden_any && !fragmented {
         return all
             .into_iter()
             .map(|(seg, m)| copy_chunk(seg, m, vt, limits.cold_before))

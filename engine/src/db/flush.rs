@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::fsutil::sync_dir;
 use crate::head::ClosedChunk;
 use crate::metadata::file as metadata_file;
+use crate::metadata::SeriesMetadata;
 use crate::point::ValueType;
 use crate::rollup::build::Touched;
 use crate::segment::reader::Segment;
@@ -203,7 +204,7 @@ pub(super) fn write_partitioned<'a>(
 
 /// Rewrites the tombstone and metadata files when something changed since they were last
 /// written.
-fn write_side_files(inner: &Inner, written: &mut SideFiles) -> Result<()> {
+pub(super) fn write_side_files(inner: &Inner, written: &mut SideFiles) -> Result<()> {
     let tombstones = inner.version.read().tombstones.clone();
     if tombstones.changes() != written.tombstone_changes {
         tombstone_file::write(&inner.dir, &tombstones)?;
@@ -218,10 +219,15 @@ fn write_side_files(inner: &Inner, written: &mut SideFiles) -> Result<()> {
             .read()
             .iter()
             .filter_map(|e| {
-                e.metadata().map(|m| metadata_file::Entry {
+                let metadata = match e.metadata() {
+                    Some(m) => (*m).clone(),
+                    None if e.is_kept() => SeriesMetadata::default(),
+                    None => return None,
+                };
+                Some(metadata_file::Entry {
                     key: e.key.clone(),
                     value_type: e.value_type,
-                    metadata: (*m).clone(),
+                    metadata,
                 })
             })
             .collect();

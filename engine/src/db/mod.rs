@@ -219,11 +219,11 @@ fn entries_of(
 /// is in the catalog already.
 fn open_known(inner: &Inner, path: &Path, id: u64) -> Result<crate::segment::reader::Segment> {
     let catalog = inner.catalog.read();
-    crate::segment::reader::Segment::open(path, id, &mut |key, _| {
-        catalog
-            .get(key)
-            .map(|e| e.id)
-            .ok_or_else(|| Error::corrupt(path, 0, format!("series {key} is not in the catalog")))
+    crate::segment::reader::Segment::open(path, id, &mut |text, _| {
+        catalog.get_text(text).map(|e| e.id).ok_or_else(|| {
+            let key = SeriesKey::from_text(text).map_or_else(String::new, |k| k.to_string());
+            Error::corrupt(path, 0, format!("series {key} is not in the catalog"))
+        })
     })
 }
 

@@ -17,6 +17,7 @@ use crate::fsutil::{create_dir, sync_dir};
 use crate::head::{ChunkLimits, Memtable};
 use crate::lock::DirLock;
 use crate::metadata::file as metadata_file;
+use crate::metadata::SeriesMetadata;
 use crate::options::Options;
 use crate::point::ValueType;
 use crate::rollup::file::{self as rollup_file, Tier};
@@ -47,7 +48,12 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Engine> {
             e.value_type,
             &metadata_file::KIND.path(dir),
         )?;
-        entry.set_metadata(Arc::new(e.metadata));
+        // An entry without metadata keeps a series known that no data file names.
+        if e.metadata == SeriesMetadata::default() {
+            entry.keep();
+        } else {
+            entry.set_metadata(Arc::new(e.metadata));
+        }
     }
     let tombstones = tombstone_file::read(dir)?;
     for (key, st) in tombstones.iter() {
@@ -192,8 +198,16 @@ fn open_segments(
     let mut segments = Vec::with_capacity(ids.len());
     for id in ids {
         let path = segment::file_path(dir, id);
-        let seg = Segment::open(&path, id, &mut |key, vt| {
-            Ok(register(catalog, key, vt, &path)?.id)
+        let seg = Segment::open(&path, id, &mut |text, vt| {
+            if let Some(e) = catalog.get_text(text) {
+                if e.value_type == vt {
+                    return Ok(e.id);
+                }
+            }
+            let key = SeriesKey::from_text(text).ok_or_else(|| {
+                Error::corrupt(&path, 0, "a series key that decoded is not canonical")
+            })?;
+            Ok(register(catalog, &key, vt, &path)?.id)
         })?;
         segments.push(Arc::new(seg));
     }

@@ -59,7 +59,7 @@ impl Segment {
     pub fn open(
         path: &Path,
         id: u64,
-        resolve: &mut dyn FnMut(&SeriesKey, ValueType) -> Result<u32>,
+        resolve: &mut dyn FnMut(&str, ValueType) -> Result<u32>,
     ) -> Result<Segment> {
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
         // SAFETY: see the module docs: the file is immutable while mapped, and all access
@@ -264,7 +264,7 @@ fn parse_index(
     version: u32,
     header_len: usize,
     info: &SegmentInfo,
-    resolve: &mut dyn FnMut(&SeriesKey, ValueType) -> Result<u32>,
+    resolve: &mut dyn FnMut(&str, ValueType) -> Result<u32>,
 ) -> Result<std::result::Result<Vec<(u32, u32)>, (u64, String)>> {
     let ctx = IndexContext {
         base,
@@ -282,23 +282,22 @@ fn parse_index(
         return Ok(Err((base, "segment index larger than 4 GiB".into())));
     }
     let mut series = Vec::with_capacity((n as usize).min(buf.len() / 8));
+    let mut text = String::new();
     for _ in 0..n {
         let key_at = at(&r);
-        let key = match SeriesKey::decode(&mut r) {
-            Ok(k) => k,
-            Err(e) => {
-                return Ok(Err((
-                    key_at,
-                    e.unwrap_or_else(|| "series key ends early".into()),
-                )))
-            }
-        };
+        if let Err(e) = SeriesKey::decode_text(&mut r, &mut text) {
+            return Ok(Err((
+                key_at,
+                e.unwrap_or_else(|| "series key ends early".into()),
+            )));
+        }
         let entry_at = r.position() as u32;
-        let si = match read_series_entry(&mut r, &ctx, &|| key.to_string()) {
+        let name = || SeriesKey::from_text(&text).map_or_else(String::new, |k| k.to_string());
+        let si = match read_series_entry(&mut r, &ctx, &name) {
             Ok(si) => si,
             Err(e) => return Ok(Err(e)),
         };
-        series.push((resolve(&key, si.value_type)?, entry_at));
+        series.push((resolve(&text, si.value_type)?, entry_at));
     }
     if r.remaining() != 0 {
         return Ok(Err((at(&r), "trailing bytes after segment index".into())));
