@@ -22,8 +22,8 @@ use crate::version::{Frozen, Version};
 const RUN_BUCKETS: usize = 64;
 
 /// One series' new buckets of one tier.
-struct SeriesBuckets {
-    key: SeriesKey,
+struct SeriesBuckets<'a> {
+    key: &'a SeriesKey,
     value_type: ValueType,
     buckets: Vec<Bucket>,
 }
@@ -56,7 +56,7 @@ pub(super) fn write_tiers(
                 buckets.extend(summarise(&points, width, &starts[lo..hi]));
             }
             tier.push(SeriesBuckets {
-                key: key.clone(),
+                key,
                 value_type: *vt,
                 buckets,
             });
@@ -107,7 +107,7 @@ fn write_tier(
     inner: &Inner,
     width: i64,
     seq: u64,
-    tier: &[SeriesBuckets],
+    tier: &[SeriesBuckets<'_>],
 ) -> Result<Vec<Arc<Segment>>> {
     let part_len = tier_partition(width, inner.chunk_limits().partition);
     let mut chunks = Vec::new();
@@ -120,7 +120,7 @@ fn write_tier(
                 .min(chunk::MAX_BUCKETS);
             let (now, after) = rest.split_at(n);
             rest = after;
-            chunks.push((&s.key, s.value_type, bucket_chunk(&s.key, now)?));
+            chunks.push((s.key, s.value_type, bucket_chunk(s.key, now)?));
         }
     }
     super::flush::write_partitioned(inner, seq, width, part_len, chunks)

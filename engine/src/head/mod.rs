@@ -42,8 +42,14 @@ impl Memtable {
     /// Applies the points of one series, in order (a later point wins over an earlier one
     /// with the same timestamp).
     pub fn apply(&mut self, id: u32, vt: ValueType, points: &[Point], limits: ChunkLimits) {
-        let head = self.series.entry(id).or_insert_with(|| SeriesHead::new(vt));
-        let before = head.mem_bytes();
+        let mut before = None;
+        let head = self
+            .series
+            .entry(id)
+            .and_modify(|h| before = Some(h.mem_bytes()))
+            .or_insert_with(|| SeriesHead::new(vt));
+        // A new head counts whole, its fixed cost included.
+        let before = before.unwrap_or(0);
         for p in points {
             head.append(*p, limits);
         }
@@ -68,7 +74,8 @@ impl Memtable {
             return Ok(false);
         };
         let before = head.mem_bytes();
-        self.bytes = (self.bytes + rest.mem_bytes()).saturating_sub(before);
+        let after = if rest.is_empty() { 0 } else { rest.mem_bytes() };
+        self.bytes = (self.bytes + after).saturating_sub(before);
         if rest.is_empty() {
             self.series.remove(&id);
         } else {

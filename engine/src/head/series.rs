@@ -9,6 +9,10 @@ use crate::point::{Point, Quality, Value, ValueType};
 use crate::query::merge::merge_newer_wins;
 use crate::segment::ChunkSummary;
 
+/// Memory a series' head takes before its points: the struct in the memtable's table
+/// (with the table's spare room) and the first allocations of its encoder's buffers.
+const HEAD_OVERHEAD_BYTES: usize = std::mem::size_of::<SeriesHead>() * 8 / 7 + 3 * 32;
+
 /// Approximate memory of one out-of-order entry (B-tree node share included).
 const OOO_ENTRY_BYTES: usize = 48;
 
@@ -87,9 +91,14 @@ impl SeriesHead {
         self.vt
     }
 
-    /// Approximate memory held, in bytes.
+    /// Approximate memory held, in bytes: the encoded points, and what the series' head
+    /// costs whatever it holds (its slot in the memtable, the open chunk's encoder state
+    /// and buffers), which is most of it for a slow tag with a point or two.
     pub fn mem_bytes(&self) -> usize {
-        self.closed_bytes + self.open.encoded_len() + self.ooo.len() * OOO_ENTRY_BYTES
+        HEAD_OVERHEAD_BYTES
+            + self.closed_bytes
+            + self.open.encoded_len()
+            + self.ooo.len() * OOO_ENTRY_BYTES
     }
 
     fn last_in_order_ts(&self) -> Option<i64> {
