@@ -233,7 +233,8 @@ fn validate<K: AsRef<str>, V: AsRef<str>>(name: &str, labels: &[(K, V)]) -> Resu
     for (i, (k, v)) in labels.iter().enumerate() {
         let (k, v) = (k.as_ref(), v.as_ref());
         check_text("label name", k).map_err(bad)?;
-        check_text(&format!("label {k:?} value"), v).map_err(bad)?;
+        check_text("label value", v)
+            .map_err(|e| bad(e.replacen("label value", &format!("label {k:?} value"), 1)))?;
         if i > 0 && labels[i - 1].0.as_ref() == k {
             return Err(bad(format!("label {k:?} given twice")));
         }
@@ -251,7 +252,11 @@ fn check_text(what: &str, s: &str) -> std::result::Result<(), String> {
             s.len()
         ));
     }
-    if let Some(c) = s.chars().find(|c| c.is_control()) {
+    // Control characters are below 0x20, 0x7f, or U+0080..U+009F (0xC2 0x80..0x9F in
+    // UTF-8): text with no byte below 0x20, no 0x7f and no 0xC2 has none, which is the common
+    // case and needs no decoding.
+    let suspect = s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
+    if let Some(c) = suspect.then(|| s.chars().find(|c| c.is_control())).flatten() {
         return Err(format!("{what} contains control character {c:?}"));
     }
     Ok(())
