@@ -129,13 +129,23 @@ impl Census {
         }
         let width = (64 - self.max.leading_zeros()).max(1);
         let fixed = 16.0 + (self.n as f64 * width as f64 / 8.0).ceil() * 8.0;
-        let model = rans::Model::from_counts(&self.counts);
-        // Four states: 64 bits more than the two that `cost_bits` counts.
-        let entropy = 8.0 + model.cost_bits(&self.counts) + self.extra_bits as f64 + 24.0 + 64.0;
         let sparse = 8.0
             * (1 + varint_len(self.nonzero as u64)
                 + varint_len(self.sparse_bytes as u64)
                 + self.sparse_bytes) as f64;
+        // The entropy coding costs at least its fixed part; when that alone loses, building
+        // its model (the dearest step for the short streams of slow tags) changes nothing.
+        let entropy_floor = 8.0 + self.extra_bits as f64 + 24.0 + 64.0;
+        if entropy_floor >= fixed.min(sparse) {
+            return if sparse <= fixed {
+                (Mode::Sparse, sparse)
+            } else {
+                (Mode::Fixed(width), fixed)
+            };
+        }
+        let model = rans::Model::from_counts(&self.counts);
+        // Four states: 64 bits more than the two that `cost_bits` counts.
+        let entropy = entropy_floor + model.cost_bits(&self.counts);
         // Sparse streams decode fastest: they win ties.
         if sparse <= entropy && sparse <= fixed {
             (Mode::Sparse, sparse)
