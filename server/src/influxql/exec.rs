@@ -204,40 +204,52 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     slots.into_iter().flatten().collect()
 }
 
-/// The series a select may read, sorted by key, found through the series index: those of
-/// the measurements it names (series `m` and `m.field`; any, for a `/regex/` source) that
-/// meet the `tag = 'value'` conditions its WHERE joins by AND. The plan narrows them
-/// further; a query about one tag of a million reads one catalog entry, not a million.
+/// The series a select may read, sorted by key, found through the series index: for each
+/// measurement it names and each field it reads, the series of that name (`m`, or `m.field`;
+/// any series for a `/regex/` source) that meet the `tag = 'value'` conditions its WHERE joins
+/// by AND. The plan narrows them further; a query about one tag of a million reads one
+/// catalog entry, not a million.
 fn candidates(engine: &Engine, s: &Select, now: i64) -> Result<Vec<SeriesInfo>, String> {
-    let names: Option<Vec<&str>> = s
-        .sources
-        .iter()
-        .map(|src| match src {
-            Source::Name(m) => Some(m.as_str()),
-            Source::Regex(_) => None,
-        })
-        .collect();
-    let name = match names {
-        Some(names) => {
-            let alternatives: Vec<String> = names.iter().map(|m| regex::escape(m)).collect();
-            let pattern = format!(r"(?:{})(?:\..+)?", alternatives.join("|"));
-            Matcher::Matches(Pattern::new(&pattern).map_err(|e| e.to_string())?)
-        }
-        None => Matcher::Matches(Pattern::new(".*").map_err(|e| e.to_string())?),
-    };
     let tags = match &s.condition {
         Some(c) => super::cond::time_range_and_tags(c, now)?.2,
         None => None,
     };
-    let labels = tags
+    let labels: Vec<(String, Matcher)> = tags
         .as_ref()
         .map(|t| t.required_equalities())
         .unwrap_or_default()
         .into_iter()
         .map(|(k, v)| (k.to_string(), Matcher::Equal(v.to_string())))
         .collect();
-    let selector = Selector { name, labels };
-    Ok(engine.list_series_page(Some(&selector), None, usize::MAX))
+    let mut names = Vec::new();
+    let (columns, _) = super::plan::columns(&s.fields)?;
+    for src in &s.sources {
+        let Source::Name(m) = src else {
+            if labels.is_empty() {
+                return Ok(engine.list_series_page(None, None, usize::MAX));
+            }
+            let any = Matcher::Matches(Pattern::new(".*").map_err(|e| e.to_string())?);
+            let selector = Selector { name: any, labels };
+            return Ok(engine.list_series_page(Some(&selector), None, usize::MAX));
+        };
+        names.extend(
+            columns
+                .iter()
+                .map(|c| super::plan::series_name(m, &c.field)),
+        );
+    }
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        let selector = Selector {
+            name: Matcher::Equal(name),
+            labels: labels.clone(),
+        };
+        out.extend(engine.list_series_page(Some(&selector), None, usize::MAX));
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ pub fn plan(s: &Select, catalog: &[SeriesInfo], now: i64) -> Result<Plan, String
 }
 
 /// The select list as columns, and whether it is an aggregate query.
-fn columns(fields: &[super::ast::Field]) -> Result<(Vec<Column>, bool), String> {
+pub(super) fn columns(fields: &[super::ast::Field]) -> Result<(Vec<Column>, bool), String> {
     let mut out: Vec<Column> = Vec::new();
     let mut calls = 0;
     for f in fields {
@@ -270,7 +270,7 @@ fn call_field(name: &str, args: &[Expr]) -> Result<String, String> {
 }
 
 /// The series name for `field` of `measurement`.
-fn series_name(measurement: &str, field: &str) -> String {
+pub(super) fn series_name(measurement: &str, field: &str) -> String {
     if field == "value" {
         measurement.to_string()
     } else {
