@@ -173,7 +173,7 @@ impl SeriesKey {
         let mut parts = text.strip_suffix('\0')?.split('\0');
         let name = parts.next()?;
         let rest: Vec<&str> = parts.collect();
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return None;
         }
         let labels: Vec<(&str, &str)> = rest.chunks(2).map(|p| (p[0], p[1])).collect();
