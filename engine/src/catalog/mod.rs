@@ -105,15 +105,6 @@ impl Catalog {
             .map(|&id| &self.entries[id as usize])
     }
 
-    /// Makes room for `more` series.
-    pub fn reserve(&mut self, more: usize) {
-        let entries = &self.entries;
-        let hasher = &self.hasher;
-        self.by_key
-            .reserve(more, |&i| hasher.hash_one(&entries[i as usize].key));
-        self.entries.reserve(more);
-    }
-
     /// Looks a series up by id.
     pub fn by_id(&self, id: u32) -> Option<&Arc<SeriesEntry>> {
         self.entries.get(id as usize)

@@ -139,11 +139,6 @@ impl Segment {
         self.series.iter().map(|&(id, _)| id)
     }
 
-    /// Number of series in this segment.
-    pub fn series_count(&self) -> usize {
-        self.series.len()
-    }
-
     /// True when series `id` has chunks here.
     pub fn contains(&self, id: u32) -> bool {
         self.series.binary_search_by_key(&id, |&(i, _)| i).is_ok()
