@@ -92,6 +92,7 @@ impl Segment {
         }
         let series = parse_index(index_bytes, at as u64, version, header_len, &info, resolve)?
             .map_err(|(off, what)| Error::corrupt(path, off, what))?;
+        release_pages(&map, at, footer_at - at);
         Ok(Segment {
             path: path.to_path_buf(),
             id,
@@ -239,6 +240,25 @@ impl Segment {
             return Err(bad("chunk block checksum mismatch"));
         }
         Ok(bytes)
+    }
+}
+
+/// Drops the mapping's pages of `len` bytes at `offset` from this process (they stay in the
+/// page cache, and a later access reads them again from there). The index was read whole to
+/// check it on open; without this, every index of a store of a million series would count in
+/// the process's resident memory for good, though only the entries queries ask for are read
+/// again. Failure only leaves the pages where they are.
+fn release_pages(map: &Mmap, offset: usize, len: usize) {
+    #[cfg(unix)]
+    {
+        // SAFETY: the mapping is a read-only, shared mapping of a file nobody modifies (see
+        // the module docs); MADV_DONTNEED on such a mapping only unmaps the pages from this
+        // process: the next access faults them in again from the page cache, with the same
+        // bytes. No reference into the range is held across this call that could observe a
+        // change, because no change can happen.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
+        };
     }
 }
 
