@@ -256,7 +256,10 @@ fn check_text(what: &str, s: &str) -> std::result::Result<(), String> {
     // UTF-8): text with no byte below 0x20, no 0x7f and no 0xC2 has none, which is the common
     // case and needs no decoding.
     let suspect = s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
-    if let Some(c) = suspect.then(|| s.chars().find(|c| c.is_control())).flatten() {
+    if let Some(c) = suspect
+        .then(|| s.chars().find(|c| c.is_control()))
+        .flatten()
+    {
         return Err(format!("{what} contains control character {c:?}"));
     }
     Ok(())

@@ -256,9 +256,8 @@ fn release_pages(map: &Mmap, offset: usize, len: usize) {
         // process: the next access faults them in again from the page cache, with the same
         // bytes. No reference into the range is held across this call that could observe a
         // change, because no change can happen.
-        let _ = unsafe {
-            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
-        };
+        let _ =
+            unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
     }
 }
 
