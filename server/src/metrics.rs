@@ -41,7 +41,7 @@ pub fn render(stats: &Stats, server: &ServerMetrics) -> String {
         let _ = writeln!(out, "# TYPE {name} {kind}");
         let _ = writeln!(out, "{name} {value}");
     };
-    let counters: [(&str, &str, &str, f64); 19] = [
+    let counters: [(&str, &str, &str, f64); 22] = [
         ("lodestone_points_written_total", "counter", "Points acknowledged since start.", stats.points_written as f64),
         ("lodestone_batches_written_total", "counter", "Write batches acknowledged since start.", stats.batches_written as f64),
         ("lodestone_wal_fsyncs_total", "counter", "WAL fsyncs by group commit.", stats.wal_fsyncs as f64),
@@ -57,6 +57,9 @@ pub fn render(stats: &Stats, server: &ServerMetrics) -> String {
         ("lodestone_wal_bytes", "gauge", "Bytes in the current WAL file.", stats.wal_bytes as f64),
         ("lodestone_head_bytes", "gauge", "Approximate bytes held by the in-memory head.", stats.head_bytes as f64),
         ("lodestone_frozen_memtables", "gauge", "Frozen parts of the head waiting to be flushed.", stats.frozen_memtables as f64),
+        ("lodestone_frozen_bytes", "gauge", "Approximate bytes held by the frozen parts of the head.", stats.frozen_bytes as f64),
+        ("lodestone_catalog_bytes", "gauge", "Approximate bytes held by the series catalog (entries, keys, key table).", stats.catalog_bytes as f64),
+        ("lodestone_index_bytes", "gauge", "Approximate bytes held by the series index (postings lists).", stats.index_bytes as f64),
         ("lodestone_requests_overloaded_total", "counter", "Requests refused because the server was overloaded (HTTP 429, gRPC RESOURCE_EXHAUSTED).", server.overloaded.load(Ordering::Relaxed) as f64),
         ("lodestone_requests_invalid_total", "counter", "Requests refused for bad input (HTTP 400, gRPC INVALID_ARGUMENT).", server.bad_requests.load(Ordering::Relaxed) as f64),
         ("process_resident_memory_bytes", "gauge", "Resident memory of the server process.", resident_bytes() as f64),
@@ -239,6 +242,16 @@ mod tests {
             "# TYPE lodestone_points_written_total counter\nlodestone_points_written_total 42\n"
         ));
         assert!(text.contains("lodestone_series 3\n"));
+        for gauge in [
+            "lodestone_catalog_bytes",
+            "lodestone_index_bytes",
+            "lodestone_frozen_bytes",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {gauge} gauge\n{gauge} 0\n")),
+                "{text}"
+            );
+        }
         assert!(
             text.contains("lodestone_query_seconds_bucket{le=\"0.00512\"} 1\n"),
             "{text}"
@@ -248,7 +261,7 @@ mod tests {
         assert!(text.contains("# TYPE lodestone_wal_fsync_seconds histogram\n"));
         let helps = text.lines().filter(|l| l.starts_with("# HELP")).count();
         let types = text.lines().filter(|l| l.starts_with("# TYPE")).count();
-        assert_eq!(helps, 22);
+        assert_eq!(helps, 25);
         assert_eq!(helps, types);
     }
 }

@@ -150,6 +150,12 @@ pub struct Stats {
     pub head_bytes: u64,
     /// Frozen memtables waiting to be flushed.
     pub frozen_memtables: u64,
+    /// Approximate bytes held by the frozen memtables.
+    pub frozen_bytes: u64,
+    /// Approximate bytes held by the catalog: series entries, their keys, the key table.
+    pub catalog_bytes: u64,
+    /// Approximate bytes held by the series index (postings lists).
+    pub index_bytes: u64,
     /// Points written since open.
     pub points_written: u64,
     /// Batches written since open.
@@ -308,8 +314,19 @@ impl Engine {
     pub fn stats(&self) -> Stats {
         let i = &self.inner;
         let version = i.version.read().clone();
+        let (series, (catalog_bytes, index_bytes)) = {
+            let catalog = i.catalog.read();
+            (catalog.len() as u64, catalog.mem_bytes())
+        };
         Stats {
-            series: i.catalog.read().len() as u64,
+            series,
+            frozen_bytes: version
+                .frozen
+                .iter()
+                .map(|f| f.memtable.mem_bytes() as u64)
+                .sum(),
+            catalog_bytes: catalog_bytes as u64,
+            index_bytes: index_bytes as u64,
             segments: version.segments.len() as u64,
             segment_bytes: version.segments.iter().map(|s| s.size()).sum(),
             wal_bytes: i.wal_bytes.load(Ordering::Relaxed),
